@@ -1,0 +1,72 @@
+/* util.c - error reporting and atomic file writes. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *mlp_status_name(mlp_status s) {
+    switch (s) {
+    case MLP_OK: return "ok";
+    case MLP_ERR_ARG: return "invalid argument";
+    case MLP_ERR_IO: return "i/o error";
+    case MLP_ERR_FORMAT: return "malformed file";
+    case MLP_ERR_NOMEM: return "out of memory";
+    case MLP_ERR_DIVERGED: return "training diverged";
+    case MLP_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown error";
+}
+
+mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Write everything, retrying short writes and EINTR. */
+static int write_all(int fd, const void *data, size_t len) {
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err) {
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) return mlp_fail(err, MLP_ERR_ARG, "%s: path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return mlp_fail(err, MLP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return mlp_fail(err, MLP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mlp_fail(err, MLP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mlp_fail(err, MLP_ERR_IO, "%s: cannot rename into place: %s", path, strerror(e));
+    }
+    return MLP_OK;
+}

@@ -1,0 +1,62 @@
+/* check.h - the test harness: TEST(name) registers a test; CHECK* record failures with file:line.
+ * Tests run in registration order from tests/run.c, which prints "N passed, M failed". */
+#ifndef MLP_CHECK_H
+#define MLP_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+
+typedef void (*check_fn)(void);
+void check_register(const char *name, check_fn fn);
+void check_fail(const char *file, int line, const char *fmt, ...);
+/* Directory with the four MNIST files, or NULL when tests that need MNIST must be skipped. */
+const char *check_mnist_dir(void);
+/* A fresh empty temporary directory for this test (removed by the runner at the end). */
+const char *check_tmpdir(void);
+void check_skip(const char *why);
+
+#define TEST(name)                                                                 \
+    static void name(void);                                                        \
+    __attribute__((constructor)) static void name##_register(void) {               \
+        check_register(#name, name);                                               \
+    }                                                                              \
+    static void name(void)
+
+#define CHECK(cond)                                                                \
+    do {                                                                           \
+        if (!(cond)) check_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);          \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                       \
+    do {                                                                           \
+        if (!(cond)) check_fail(__FILE__, __LINE__, __VA_ARGS__);                  \
+    } while (0)
+
+/* |a - b| <= tol (both finite) */
+#define CHECK_NEAR(a, b, tol)                                                      \
+    do {                                                                           \
+        double check_a_ = (double)(a), check_b_ = (double)(b), check_t_ = (tol);   \
+        if (!(isfinite(check_a_) && isfinite(check_b_) &&                          \
+              fabs(check_a_ - check_b_) <= check_t_))                              \
+            check_fail(__FILE__, __LINE__, "CHECK_NEAR(%s, %s): %.9g vs %.9g (tol %g)", \
+                       #a, #b, check_a_, check_b_, check_t_);                      \
+    } while (0)
+
+#define CHECK_INT(a, b)                                                            \
+    do {                                                                           \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);            \
+        if (check_a_ != check_b_)                                                  \
+            check_fail(__FILE__, __LINE__, "CHECK_INT(%s, %s): %lld vs %lld", #a, #b, \
+                       check_a_, check_b_);                                        \
+    } while (0)
+
+/* substring check on error messages */
+#define CHECK_CONTAINS(haystack, needle)                                           \
+    do {                                                                           \
+        const char *check_h_ = (haystack), *check_n_ = (needle);                   \
+        if (!check_h_ || !strstr(check_h_, check_n_))                              \
+            check_fail(__FILE__, __LINE__, "expected \"%s\" to contain \"%s\"",    \
+                       check_h_ ? check_h_ : "(null)", check_n_);                  \
+    } while (0)
+
+#endif

@@ -1,0 +1,115 @@
+/* run.c - the test runner. Usage: mlp_tests [substring...]  (run only tests whose name contains one).
+ * Environment: MLP_DATA (folder with the MNIST files; default data/mnist), MLP_TEST_SKIP_SLOW=1. */
+#include "check.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_TESTS 1024
+
+static struct {
+    const char *name;
+    check_fn fn;
+} tests[MAX_TESTS];
+static int n_tests;
+static int current_failed, current_skipped;
+static char tmp_root[512];
+static char tmp_current[600];
+static int tmp_counter;
+
+void check_register(const char *name, check_fn fn) {
+    if (n_tests < MAX_TESTS) {
+        tests[n_tests].name = name;
+        tests[n_tests].fn = fn;
+        n_tests++;
+    }
+}
+
+void check_fail(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    if (current_failed < 10) {
+        fprintf(stdout, "    %s:%d: ", file, line);
+        va_start(ap, fmt);
+        vfprintf(stdout, fmt, ap);
+        va_end(ap);
+        fputc('\n', stdout);
+    }
+    current_failed++;
+}
+
+void check_skip(const char *why) {
+    printf("    skipped: %s\n", why);
+    current_skipped = 1;
+}
+
+static int file_exists(const char *dir, const char *name) {
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (stat(path, &st) == 0) return 1;
+    snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+    return stat(path, &st) == 0;
+}
+
+const char *check_mnist_dir(void) {
+    const char *dir = getenv("MLP_DATA");
+    static char buf[1024];
+    if (!dir || !*dir) dir = "data";
+    if (file_exists(dir, "train-images-idx3-ubyte")) return dir;
+    snprintf(buf, sizeof buf, "%s/mnist", dir);
+    if (file_exists(buf, "train-images-idx3-ubyte")) return buf;
+    return NULL;
+}
+
+const char *check_tmpdir(void) {
+    snprintf(tmp_current, sizeof tmp_current, "%s/t%d", tmp_root, ++tmp_counter);
+    mkdir(tmp_current, 0700);
+    return tmp_current;
+}
+
+int main(int argc, char **argv) {
+    int passed = 0, failed = 0, skipped = 0;
+    char cmd[600];
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/mlp-tests-XXXXXX");
+    if (!mkdtemp(tmp_root)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    for (int i = 0; i < n_tests; i++) {
+        if (argc > 1) {
+            int match = 0;
+            for (int a = 1; a < argc; a++)
+                if (strstr(tests[i].name, argv[a])) match = 1;
+            if (!match) continue;
+        }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        current_failed = 0;
+        current_skipped = 0;
+        tests[i].fn();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (current_failed) {
+            printf("  FAIL %s (%d failed checks, %.2fs)\n", tests[i].name, current_failed, s);
+            failed++;
+        } else if (current_skipped) {
+            printf("  skip %s\n", tests[i].name);
+            skipped++;
+        } else {
+            printf("  ok   %s (%.2fs)\n", tests[i].name, s);
+            passed++;
+        }
+        fflush(stdout);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);
+    if (skipped)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
