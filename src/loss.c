@@ -1,0 +1,219 @@
+/*
+ * loss.c - the reference's four losses on one row of K logits x with label t (one-hot target t_k):
+ *
+ *   mse    E = sum_k (x_k - t_k)^2                              dE/dx_k = 2(x_k - t_k)
+ *   ce     E = -ln h_t,  h = softmax(x)                         dE/dx_k = h_k - t_k
+ *   hinge  E = sum_{k!=t} max(0, D - x_t + x_k)                 dE/dx_k = [D - x_t + x_k > 0]  (k != t)
+ *                                                               dE/dx_t = -(number of active k)
+ *   focal  E = -alpha_t (1-p)^g ln p,  p = h_t                  dE/dx_k = alpha_t (1-p)^(g-1)
+ *                                                                         (1 - p - g p ln p)(h_k - t_k)
+ *
+ * One double-precision row function computes every loss; mlp_loss_ref exposes it (the test oracle) and
+ * mlp_loss_eval runs it on each float row, so the batch loss is accumulated in double and the float
+ * gradient is the double one rounded once. K <= 64 exponentials per row cost nothing next to the layers.
+ *
+ * Numerical choices (stable for any finite logits; tested at +-1000):
+ *   - softmax with the row max m subtracted: e_k = exp(x_k - m) in [0, 1], e_argmax = 1.
+ *   - ln sum_k e_k = log1p(sum of e_k over k != first argmax): accurate even when that sum is 1e-300.
+ *   - ln h_t = (x_t - m) - log1p(...), never the log of a rounded h_t (x = (1000, -1000): ln h_1 = -2000).
+ *   - 1 - h_t = (sum_{k != t} e_k) / sum_k e_k: a sum of positive terms, no cancellation, and the t-th
+ *     gradient entry h_t - 1 is formed as -(1 - h_t).
+ *   - focal: (1-p)^(g-1)(1 - p - g p ln p) = q^g (1 - g p (ln p)/q) with q = 1 - p. As q -> 0,
+ *     (ln p)/q = ln(1-q)/q -> -1, which is used when q == 0; so g < 1 with p == 1 gives the correct
+ *     limit 0 (g > 0) or 1 (g == 0, alpha * CE) instead of inf * 0. Requires g >= 0.
+ *   - hinge tie convention: a term whose margin D - x_t + x_k is exactly 0 is inactive (value 0,
+ *     gradient 0), i.e. the subgradient of max(0, m) at m = 0 is taken as 0.
+ * Invalid input (K outside [1, MLP_MAX_CLASSES], a label >= K, a NULL cfg) is the caller's bug: there is
+ * no error channel here, so such a row yields a NaN loss (caught by the trainer's divergence check) and a
+ * zero gradient, and no out-of-bounds access happens.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ names */
+
+static const char *const loss_names[MLP_LOSS_COUNT] = {
+    [MLP_LOSS_MSE] = "mse",
+    [MLP_LOSS_CE] = "ce",
+    [MLP_LOSS_HINGE] = "hinge",
+    [MLP_LOSS_FOCAL] = "focal",
+};
+
+static const struct {
+    const char *name;
+    mlp_loss kind;
+} loss_aliases[] = {
+    {"softmax-ce", MLP_LOSS_CE},
+    {"cross-entropy", MLP_LOSS_CE},
+};
+
+const char *mlp_loss_name(mlp_loss l) {
+    return ((int)l >= 0 && (int)l < MLP_LOSS_COUNT) ? loss_names[l] : "?";
+}
+
+int mlp_loss_parse(const char *name, mlp_loss *out) {
+    if (!name) return -1;
+    for (int i = 0; i < MLP_LOSS_COUNT; i++) {
+        if (strcmp(name, loss_names[i]) == 0) {
+            if (out) *out = (mlp_loss)i;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < sizeof loss_aliases / sizeof loss_aliases[0]; i++) {
+        if (strcmp(name, loss_aliases[i].name) == 0) {
+            if (out) *out = loss_aliases[i].kind;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+mlp_loss_cfg mlp_loss_default(mlp_loss kind) {
+    mlp_loss_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.kind = kind;
+    cfg.hinge_margin = 5.0f;
+    cfg.focal_gamma = 2.0f;
+    for (int k = 0; k < MLP_MAX_CLASSES; k++) cfg.focal_alpha[k] = 0.1f;
+    return cfg;
+}
+
+/* ------------------------------------------------------------------ one row, double precision */
+
+/* The pieces of softmax(x) that CE and focal need, for label t. */
+typedef struct softmax_parts {
+    double e[MLP_MAX_CLASSES]; /* e_k = exp(x_k - max x), in [0, 1] */
+    double sum;                /* sum_k e_k >= 1 */
+    double log_p;              /* ln h_t */
+    double q;                  /* 1 - h_t, computed without cancellation */
+} softmax_parts;
+
+static void softmax_of_row(const double *x, int t, int K, softmax_parts *sp) {
+    int amax = 0;
+    for (int k = 1; k < K; k++)
+        if (x[k] > x[amax]) amax = k;
+    double m = x[amax];
+    double rest = 0.0;   /* sum_{k != amax} e_k */
+    double others = 0.0; /* sum_{k != t} e_k */
+    for (int k = 0; k < K; k++) {
+        double e = exp(x[k] - m);
+        sp->e[k] = e;
+        if (k != amax) rest += e;
+        if (k != t) others += e;
+    }
+    sp->sum = 1.0 + rest;
+    sp->log_p = (x[t] - m) - log1p(rest);
+    sp->q = others / sp->sum;
+}
+
+/* dx = scale * (h - onehot(t)) */
+static void softmax_grad(const softmax_parts *sp, int t, int K, double scale, double *dx) {
+    for (int k = 0; k < K; k++) dx[k] = scale * (sp->e[k] / sp->sum);
+    dx[t] = -scale * sp->q;
+}
+
+static double mse_row(const double *x, int t, int K, double *dx) {
+    double E = 0.0;
+    for (int k = 0; k < K; k++) {
+        double d = x[k] - (k == t ? 1.0 : 0.0);
+        E += d * d;
+        dx[k] = 2.0 * d;
+    }
+    return E;
+}
+
+static double ce_row(const double *x, int t, int K, double *dx) {
+    softmax_parts sp;
+    softmax_of_row(x, t, K, &sp);
+    softmax_grad(&sp, t, K, 1.0, dx);
+    return -sp.log_p;
+}
+
+static double hinge_row(double margin, const double *x, int t, int K, double *dx) {
+    double E = 0.0;
+    int active = 0;
+    for (int k = 0; k < K; k++) {
+        double m = margin - x[t] + x[k];
+        int on = k != t && m > 0.0; /* m == 0 counts as inactive */
+        E += on ? m : 0.0;
+        dx[k] = on ? 1.0 : 0.0;
+        active += on;
+    }
+    dx[t] = -(double)active;
+    return E;
+}
+
+static double focal_row(double alpha, double gamma, const double *x, int t, int K, double *dx) {
+    softmax_parts sp;
+    softmax_of_row(x, t, K, &sp);
+    double p = sp.e[t] / sp.sum;
+    double q = sp.q;
+    double q_pow_g = pow(q, gamma);
+    double log_p_over_q = q > 0.0 ? sp.log_p / q : -1.0; /* ln(1-q)/q -> -1 as q -> 0 */
+    /* alpha (1-p)^(g-1) (1 - p - g p ln p) = alpha q^g (1 - g p (ln p)/q) */
+    double factor = alpha * q_pow_g * (1.0 - gamma * p * log_p_over_q);
+    softmax_grad(&sp, t, K, factor, dx);
+    return -alpha * q_pow_g * sp.log_p;
+}
+
+/* E_n of one row and dx = dE_n/dx; NaN and a zero dx for invalid arguments (see the file header). */
+static double loss_row(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
+    if (K < 1 || K > MLP_MAX_CLASSES) return NAN;
+    if (!cfg || t < 0 || t >= K) {
+        for (int k = 0; k < K; k++) dx[k] = 0.0;
+        return NAN;
+    }
+    switch (cfg->kind) {
+    case MLP_LOSS_MSE: return mse_row(x, t, K, dx);
+    case MLP_LOSS_CE: return ce_row(x, t, K, dx);
+    case MLP_LOSS_HINGE: return hinge_row(cfg->hinge_margin, x, t, K, dx);
+    case MLP_LOSS_FOCAL: return focal_row(cfg->focal_alpha[t], cfg->focal_gamma, x, t, K, dx);
+    case MLP_LOSS_COUNT: break;
+    }
+    for (int k = 0; k < K; k++) dx[k] = 0.0;
+    return NAN;
+}
+
+double mlp_loss_ref(const mlp_loss_cfg *cfg, const double *x, int label, int K, double *dx) {
+    double scratch[MLP_MAX_CLASSES];
+    double E = loss_row(cfg, x, label, K, scratch);
+    if (dx && K >= 1 && K <= MLP_MAX_CLASSES) memcpy(dx, scratch, (size_t)K * sizeof *dx);
+    return E;
+}
+
+/* ------------------------------------------------------------------ batches, float */
+
+/* Index of the first maximum of row[0..K). */
+static int argmax_first(const float *row, int K) {
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (row[k] > row[best]) best = k;
+    return best;
+}
+
+/* Each row is read completely before its gradient is written, so dlogits may even alias logits. */
+double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
+                     float *dlogits, float grad_scale, int *n_correct) {
+    if (n_correct) *n_correct = 0;
+    if (N == 0) return 0.0;
+    if (!cfg || N < 0 || K < 1 || K > MLP_MAX_CLASSES) return NAN;
+
+    double total = 0.0;
+    int correct = 0;
+    for (int n = 0; n < N; n++) {
+        const float *row = logits + (size_t)n * (size_t)K;
+        int t = labels[n];
+        double x[MLP_MAX_CLASSES], dx[MLP_MAX_CLASSES];
+        correct += argmax_first(row, K) == t;
+        for (int k = 0; k < K; k++) x[k] = row[k];
+        total += loss_row(cfg, x, t, K, dx);
+        if (dlogits) {
+            float *drow = dlogits + (size_t)n * (size_t)K;
+            for (int k = 0; k < K; k++) drow[k] = (float)((double)grad_scale * dx[k]);
+        }
+    }
+    if (n_correct) *n_correct = correct;
+    return total;
+}
