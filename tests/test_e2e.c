@@ -125,7 +125,7 @@ static int run_cmd(char *out, size_t size, const char *fmt, ...) {
 }
 
 static long file_size(const char *dir, const char *name) {
-    char path[1024];
+    char path[2048];
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return stat(path, &st) == 0 ? (long)st.st_size : -1;

@@ -16,7 +16,7 @@ static double ref_loss(const mlp_net *net, const double *p, const float *x, cons
     const mlp_arch *A = &net->arch;
     const int L = A->n_layers;
     double total = 0;
-    double cur[512], nxt[512];
+    double cur[1024], nxt[1024]; /* widths up to 1024 */
     for (int r = 0; r < n; r++) {
         int w = A->width[0];
         for (int i = 0; i < w; i++) cur[i] = x[(size_t)r * w + i];
