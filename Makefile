@@ -48,8 +48,8 @@ $(BUILD)/libmlp.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/mlp: tools/mlp.c $(BUILD)/libmlp.a $(HDRS)
-	$(CC) $(CFLAGS) $(MLP_CFLAGS) tools/mlp.c -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
+$(BUILD)/mlp: $(wildcard tools/*.c) $(wildcard tools/*.h) $(BUILD)/libmlp.a $(HDRS)
+	$(CC) $(CFLAGS) $(MLP_CFLAGS) -Itools $(wildcard tools/*.c) -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/mlp_tests: $(TEST_OBJ) $(BUILD)/libmlp.a
 	$(CC) $(CFLAGS) $(MLP_CFLAGS) $(TEST_OBJ) -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
@@ -67,3 +67,6 @@ test: $(BUILD)/mlp_tests $(BUILD)/mlp $(DATA)/mnist/.verified
 
 clean:
 	rm -rf build build-san
+
+# Feature makefiles (install, fuzz, bench, ...): each adds its own targets.
+-include $(wildcard mk/*.mk)

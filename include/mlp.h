@@ -266,6 +266,10 @@ typedef struct mlp_epoch_metrics {
     double seconds;                  /* wall time of this epoch, test evaluation included */
 } mlp_epoch_metrics;
 
+/* Called by mlp_trainer_epoch after every step with the running sums of the epoch's per-batch loss
+ * and accuracy (divide by step for the means so far). For progress displays; must not touch the net. */
+typedef void (*mlp_step_fn)(void *user, int epoch, int step, int steps, double loss_sum, double acc_sum);
+
 /*
  * The training loop state. Everything needed to continue a run exactly is here and in the net:
  * the shuffling generator and the number of epochs done. Scratch buffers are allocated at init.
@@ -278,6 +282,8 @@ typedef struct mlp_trainer {
     int epochs_done;
     int step_in_epoch;                 /* steps done in the current epoch (0 between epochs) */
     volatile const int *stop_flag;     /* if set and nonzero, the epoch stops early with INTERRUPTED */
+    mlp_step_fn on_step;               /* optional progress callback, and its first argument */
+    void *on_step_user;
     /* scratch, allocated once */
     uint32_t *perm;
     float *xbatch, *dlogits;

@@ -139,6 +139,7 @@ mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *er
         mlp_net_backward(net, t->xbatch, t->dlogits, nb);
         mlp_sgd_step(net, t->cfg.lr, t->cfg.wd, t->cfg.momentum);
         t->step_in_epoch = s + 1;
+        if (t->on_step) t->on_step(t->on_step_user, epoch, s + 1, steps, sum_loss, sum_acc);
         if (t->stop_flag && *t->stop_flag && s + 1 < steps)
             return mlp_fail(err, MLP_ERR_INTERRUPTED, "interrupted at epoch %d, step %d of %d", epoch, s + 1, steps);
     }

@@ -30,9 +30,9 @@ typedef struct {
     char msg[512];
 } run_result;
 
-/* Train a 784-hidden-10 network for `epochs` epochs with mean gradients. */
-static run_result train_run(const char *hidden, mlp_act act, mlp_loss loss, float lr, int epochs, int threads,
-                            mlp_kernels kernels, uint64_t seed, mlp_net *keep) {
+/* Train a 784-hidden-10 network for `epochs` epochs with mean gradients, momentum 0.9, wd 1e-4. */
+static run_result train_run_b(const char *hidden, mlp_act act, mlp_loss loss, float lr, int batch, float init_std,
+                              int epochs, int threads, mlp_kernels kernels, uint64_t seed, mlp_net *keep) {
     run_result res;
     memset(&res, 0, sizeof res);
     mlp_arch arch;
@@ -48,6 +48,8 @@ static run_result train_run(const char *hidden, mlp_act act, mlp_loss loss, floa
     cfg.wd = 1e-4f;
     cfg.epochs = epochs;
     cfg.seed = seed;
+    cfg.batch = batch;
+    cfg.init_std = init_std;
     mlp_rng rng;
     mlp_rng_seed(&rng, seed, 1);
     mlp_net_init(&net, cfg.init_std, &rng);
@@ -61,9 +63,17 @@ static run_result train_run(const char *hidden, mlp_act act, mlp_loss loss, floa
     return res;
 }
 
+/* batch 100, init std 0.01 */
+static run_result train_run(const char *hidden, mlp_act act, mlp_loss loss, float lr, int epochs, int threads,
+                            mlp_kernels kernels, uint64_t seed, mlp_net *keep) {
+    return train_run_b(hidden, act, loss, lr, 100, 0.01f, epochs, threads, kernels, seed, keep);
+}
+
 TEST(e2e_gelu_ce_two_epochs_reaches_96) {
     if (!mnist()) return;
-    run_result r = train_run("128", MLP_ACT_GELU, MLP_LOSS_CE, 0.05f, 2, 2, MLP_KERNELS_AUTO, 1, NULL);
+    /* 2 epochs at batch 100 with momentum 0.9 end near 0.96; batch 25 (2400 steps per epoch) and an init
+     * scale near 1/sqrt(784) give 0.962-0.967 over seeds 1-3. */
+    run_result r = train_run_b("128", MLP_ACT_GELU, MLP_LOSS_CE, 0.015f, 25, 0.05f, 2, 2, MLP_KERNELS_AUTO, 1, NULL);
     CHECK_MSG(r.st == MLP_OK, "training failed: %s", r.msg);
     printf("    gelu+ce 2 epochs: train acc %.4f, test acc %.4f, test loss %.4f\n", r.last.train_acc, r.last.test_acc,
            r.last.test_loss);

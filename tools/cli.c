@@ -1,0 +1,230 @@
+/* cli.c - helpers shared by the subcommands (see cli.h). */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *prog = "mlp";
+
+
+void die(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: error: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EXIT_FAILURE);
+}
+
+void die_usage(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see '%s --help')\n", prog);
+    exit(EXIT_USAGE);
+}
+
+void die_err(const mlp_error *err) { die("%s", err->msg); }
+
+/* ------------------------------------------------------------------ option values */
+
+double parse_double(const char *opt, const char *s, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        die_usage("%s: '%s' is not a number", opt, s);
+    if (v < lo || v > hi) die_usage("%s: %s is out of range [%g, %g]", opt, s, lo, hi);
+    return v;
+}
+
+long parse_long(const char *opt, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE) die_usage("%s: '%s' is not an integer", opt, s);
+    if (v < lo || v > hi) die_usage("%s: %s is out of range [%ld, %ld]", opt, s, lo, hi);
+    return v;
+}
+
+uint64_t parse_u64(const char *opt, const char *s) {
+    char *end;
+    errno = 0;
+    if (*s == '-') die_usage("%s: '%s' must be a non-negative integer", opt, s);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || errno == ERANGE) die_usage("%s: '%s' is not a non-negative integer", opt, s);
+    return (uint64_t)v;
+}
+
+int opts_next(opts *o) {
+    if (o->i >= o->argc) return 0;
+    const char *a = o->argv[o->i++];
+    o->inline_value = NULL;
+    const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+    if (eq && (size_t)(eq - a) < sizeof o->namebuf) {
+        memcpy(o->namebuf, a, (size_t)(eq - a));
+        o->namebuf[eq - a] = '\0';
+        o->name = o->namebuf;
+        o->inline_value = eq + 1;
+    } else {
+        o->name = a;
+    }
+    return 1;
+}
+
+const char *opts_value(opts *o) {
+    if (o->inline_value) return o->inline_value;
+    if (o->i >= o->argc) die_usage("%s needs a value", o->name);
+    return o->argv[o->i++];
+}
+
+int is(const opts *o, const char *name) { return strcmp(o->name, name) == 0; }
+
+/* ------------------------------------------------------------------ names */
+
+static void list_names(char *buf, size_t size, const char *(*name)(int), int count) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < count && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", name(i));
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+static const char *act_name_i(int i) { return mlp_act_name((mlp_act)i); }
+static const char *loss_name_i(int i) { return mlp_loss_name((mlp_loss)i); }
+static const char *kernels_name_i(int i) { return mlp_kernels_name((mlp_kernels)i); }
+
+mlp_act parse_act(const char *s) {
+    mlp_act a;
+    char names[256];
+    if (mlp_act_parse(s, &a) == 0) return a;
+    list_names(names, sizeof names, act_name_i, MLP_ACT_COUNT);
+    die_usage("--act: unknown activation '%s' (choose one of: %s)", s, names);
+    return MLP_ACT_RELU;
+}
+
+mlp_loss parse_loss(const char *s) {
+    mlp_loss l;
+    char names[256];
+    if (mlp_loss_parse(s, &l) == 0) return l;
+    list_names(names, sizeof names, loss_name_i, MLP_LOSS_COUNT);
+    die_usage("--loss: unknown loss '%s' (choose one of: %s)", s, names);
+    return MLP_LOSS_CE;
+}
+
+mlp_kernels parse_kernels(const char *opt, const char *s) {
+    mlp_kernels k;
+    char names[256];
+    if (mlp_kernels_parse(s, &k) == 0) return k;
+    list_names(names, sizeof names, kernels_name_i, MLP_KERNELS_COUNT);
+    die_usage("%s: unknown kernel path '%s' (choose one of: %s)", opt, s, names);
+    return MLP_KERNELS_AUTO;
+}
+
+/* The kernel path: --kernels wins, else MLP_KERNELS in the environment, else auto. */
+mlp_kernels kernels_from_env(void) {
+    const char *e = getenv("MLP_KERNELS");
+    return e && *e ? parse_kernels("MLP_KERNELS", e) : MLP_KERNELS_AUTO;
+}
+
+/* "0.1" or ten comma-separated values */
+void parse_focal_alpha(const char *s, float *alpha) {
+    float v[MLP_MAX_CLASSES];
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double x = strtod(p, &end);
+        if (end == p || (*end != ',' && *end != '\0') || !isfinite(x) || x < 0)
+            die_usage("--focal-alpha: '%s' must be one non-negative number or ten separated by commas", s);
+        if (n >= MLP_MAX_CLASSES) die_usage("--focal-alpha: too many values in '%s'", s);
+        v[n++] = (float)x;
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    if (n != 1 && n != 10) die_usage("--focal-alpha: '%s' has %d values; give one, or one per class (10)", s, n);
+    for (int k = 0; k < MLP_MAX_CLASSES; k++) alpha[k] = n == 1 ? v[0] : (k < 10 ? v[k] : 0.0f);
+}
+
+/* ------------------------------------------------------------------ data */
+
+/* The folder with the dataset: --data, else $MLP_DATA/<dataset>, else data/<dataset>. A --data folder
+ * that does not hold the files itself but has a <dataset> subfolder is accepted too. */
+void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset) {
+    struct stat st;
+    if (data_opt) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", data_opt, dataset);
+        char probe1[4200], probe2[4200];
+        snprintf(probe1, sizeof probe1, "%s/train-images-idx3-ubyte", data_opt);
+        snprintf(probe2, sizeof probe2, "%s/train-images-idx3-ubyte.gz", data_opt);
+        if (stat(probe1, &st) != 0 && stat(probe2, &st) != 0 && stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            snprintf(buf, size, "%s", sub);
+        else
+            snprintf(buf, size, "%s", data_opt);
+        return;
+    }
+    const char *root = getenv("MLP_DATA");
+    snprintf(buf, size, "%s/%s", root && *root ? root : "data", dataset);
+}
+
+const char *check_dataset(const char *s) {
+    if (strcmp(s, "mnist") && strcmp(s, "fashion-mnist"))
+        die_usage("--dataset: unknown dataset '%s' (choose one of: mnist, fashion-mnist)", s);
+    return s;
+}
+
+/* ------------------------------------------------------------------ files */
+
+/* 1 if path exists and is not an empty folder */
+int dir_is_nonempty(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    if (!S_ISDIR(st.st_mode)) return 1;
+    DIR *d = opendir(path);
+    if (!d) return 1;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) found = 1;
+    closedir(d);
+    return found;
+}
+
+void mkdir_p(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) die("output folder '%s': path empty or too long", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                die("cannot create folder '%s': %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+}
+
+void write_text_atomic(const char *dir, const char *name, const sbuf *b) {
+    char path[4200];
+    mlp_error err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (b->oom) die("out of memory while writing %s", path);
+    if (mlp_write_file_atomic(path, sbuf_str(b), b->len, &err)) die_err(&err);
+}

@@ -1,0 +1,57 @@
+/* cli.h - helpers shared by the tool's subcommands: fatal errors with the right exit status, option
+ * parsing, names and paths. Only the tool prints or exits; the library never does. */
+#ifndef MLP_CLI_H
+#define MLP_CLI_H
+
+#include "json.h"
+#include "mlp.h"
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+extern const char *prog;
+
+/* Print "mlp: error: ..." and exit 1 (a runtime failure: a file, the data, divergence). */
+void die(const char *fmt, ...) MLP_PRINTF(1, 2);
+/* Print "mlp: ..." and a pointer to --help, exit 2 (a usage error, found before any work). */
+void die_usage(const char *fmt, ...) MLP_PRINTF(1, 2);
+void die_err(const mlp_error *err);
+
+/* Strict number parsing: the whole string, finite, within [lo, hi]; else a usage error naming opt. */
+double parse_double(const char *opt, const char *s, double lo, double hi);
+long parse_long(const char *opt, const char *s, long lo, long hi);
+uint64_t parse_u64(const char *opt, const char *s);
+
+/* Option iterator: accepts "--name value" and "--name=value". */
+typedef struct {
+    int argc, i;
+    char **argv;
+    const char *name;  /* current option, without any "=value" */
+    char namebuf[64];
+    const char *inline_value;
+} opts;
+
+int opts_next(opts *o);
+const char *opts_value(opts *o);      /* the option's value, or a usage error when missing */
+int is(const opts *o, const char *name);
+
+mlp_act parse_act(const char *s);
+mlp_loss parse_loss(const char *s);
+mlp_kernels parse_kernels(const char *opt, const char *s);
+mlp_kernels kernels_from_env(void);   /* $MLP_KERNELS or auto */
+void parse_focal_alpha(const char *s, float *alpha);
+const char *check_dataset(const char *s);
+/* The dataset folder: --data, else $MLP_DATA/<dataset>, else data/<dataset>. */
+void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset);
+
+int dir_is_nonempty(const char *path);
+void mkdir_p(const char *path);
+void write_text_atomic(const char *dir, const char *name, const sbuf *b);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif
