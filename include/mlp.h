@@ -3,11 +3,19 @@
  *
  * The one public header of libmlp. Conventions that hold for every function:
  *   - The library never prints and never exits. A function that can fail returns an mlp_status and, when
- *     `err` is not NULL, fills err->msg with one line saying what failed, on which file or value, and
- *     what was expected.
- *   - No global state: every object is owned by the caller and passed explicitly (random generators too).
- *     Different objects may be used from different threads at the same time; one object must not be.
+ *     `err` is not NULL, fills err->code and err->msg with one line saying what failed, on which file or
+ *     value, and what was expected. Bad input (files, arguments) is an error, never a crash.
+ *   - Ownership: the caller owns every object (mlp_dataset, mlp_net, mlp_trainer, ...) and its storage;
+ *     functions that allocate say so, and the matching *_free releases it (free() for plain buffers such
+ *     as pixels or file bytes). On failure an output is left empty (pointers NULL, sizes 0): nothing
+ *     to free. The *_free functions zero the object, so freeing twice is harmless.
+ *   - No global state: every object is passed explicitly (random generators too), nothing is cached in
+ *     statics. Different objects may be used from different threads at the same time; one object must
+ *     not be used by two threads at once (read-only sharing, e.g. one dataset for several trainers, is
+ *     fine). Functions without an object argument are reentrant.
  *   - Shapes are written [rows x cols], row-major, float32 unless stated.
+ *
+ * Build and link: `pkg-config --cflags --libs mlp` after `make install` (docs/LIBRARY.md).
  *
  * The semantics (layers, losses, optimizer, metrics) are those of the reference experiment, see
  * docs/ARCHITECTURE.md and docs/SEMANTICS.md.
@@ -43,11 +51,12 @@ typedef struct mlp_error {
     char msg[512];
 } mlp_error;
 
-const char *mlp_status_name(mlp_status s);
+const char *mlp_status_name(mlp_status s); /* a short lowercase name ("malformed file"), never NULL */
 
 /* ---------------------------------------------------------------- random numbers */
 
-/* xoshiro256** seeded by splitmix64. The state is the whole generator: copy it to save it. */
+/* xoshiro256** seeded by splitmix64. The state is the whole generator: copy it to save it. Each
+ * generator is independent: give every thread its own. */
 typedef struct mlp_rng {
     uint64_t s[4];
 } mlp_rng;
@@ -157,24 +166,29 @@ typedef struct mlp_dataset {
 } mlp_dataset;
 
 /* Parse IDX files from memory (the raw, uncompressed bytes). Validates magic, dimension count, sizes
- * against the buffer length (with overflow checks) and labels <= 9. *out is malloc'ed: free() it. */
+ * against the buffer length (with overflow checks) and labels <= 9. *pixels ([n x rows x cols] bytes)
+ * and *labels ([n] bytes) are malloc'ed: free() them. MLP_ERR_FORMAT names the first bad field. */
 mlp_status mlp_idx_parse_images(const uint8_t *buf, size_t len, uint8_t **pixels, int *n, int *rows,
                                  int *cols, mlp_error *err);
 mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, uint8_t **labels, int *n, mlp_error *err);
-/* Read a whole file, gunzipping it when it starts with the gzip magic. *out is malloc'ed. */
+/* Read a whole file, gunzipping it when it starts with the gzip magic. *out is malloc'ed (free() it),
+ * *len its length. More than max_len bytes (after decompression) is MLP_ERR_FORMAT; a missing or
+ * unreadable file MLP_ERR_IO. */
 mlp_status mlp_read_file(const char *path, uint8_t **out, size_t *len, size_t max_len, mlp_error *err);
 
-/* Load an images file and a labels file (raw or .gz), check the counts match, scale to float. */
+/* Load an images file and a labels file (raw or .gz), check the counts match, scale to float:
+ * x = (p - s.offset) * s.scale. Allocates ds->x and ds->y: release with mlp_dataset_free. */
 mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const char *labels_path,
                                 mlp_scaling s, mlp_error *err);
 /* Load train and test sets from dir, which holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
- * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or with a .gz suffix. Either may be NULL. */
+ * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or with a .gz suffix. Either may be NULL
+ * (not loaded). On failure both are left empty; on success free each with mlp_dataset_free. */
 mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const char *dir, mlp_scaling s,
                                 mlp_error *err);
-void mlp_dataset_free(mlp_dataset *ds);
+void mlp_dataset_free(mlp_dataset *ds); /* frees x and y, zeroes *ds; NULL is a no-op */
 
 /* Read a grayscale PGM (P2 or P5, maxval <= 65535) into a malloc'ed [h x w] array of values scaled to
- * 0..255. */
+ * 0..255: v' = (255 v + maxval/2) / maxval. free() *pixels. See also mlp_image_read (PNG or PGM). */
 mlp_status mlp_pgm_read(const char *path, uint8_t **pixels, int *w, int *h, mlp_error *err);
 
 /* ---------------------------------------------------------------- network */
@@ -185,10 +199,11 @@ typedef struct mlp_arch {
     mlp_act act;                     /* after every hidden layer; none after the output layer */
 } mlp_arch;
 
-/* Parse "128" or "128,32" (hidden widths) into arch with the given input and class counts. */
+/* Parse "128" or "128,32" (hidden widths; "none" for no hidden layer) into arch with the given input
+ * and class counts. MLP_ERR_ARG names the bad width. */
 mlp_status mlp_arch_parse(mlp_arch *arch, const char *hidden, int inputs, int classes, mlp_act act,
                           mlp_error *err);
-/* "784-128-10" */
+/* "784-128-10" into buf (truncated to size, always NUL-terminated) */
 void mlp_arch_format(const mlp_arch *arch, char *buf, size_t size);
 
 /*
@@ -214,9 +229,13 @@ typedef struct mlp_net {
     float *u[MLP_MAX_LAYERS], *a[MLP_MAX_LAYERS];
     float *delta[2];
     float *wt[MLP_MAX_LAYERS];
+    double *eval_loss;    /* [2 x max_batch] per-row losses of mlp_evaluate (workspace) */
+    int *eval_pred;       /* [2 x max_batch] per-row predictions of mlp_evaluate (workspace) */
 } mlp_net;
 
-/* Allocate a network for batches of up to max_batch rows. Parameters are zero until mlp_net_init. */
+/* Allocate a network for batches of up to max_batch rows (one allocation per block, none later).
+ * Parameters are zero until mlp_net_init. Runs on 1 thread with the best kernels until
+ * mlp_net_set_exec. Release with mlp_net_free (which zeroes *net; net must not be NULL). */
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err);
 void mlp_net_free(mlp_net *net);
 /* W = randn * init_std (from rng), b = 0, momentum = 0. */
@@ -226,7 +245,9 @@ void mlp_net_params_changed(mlp_net *net);
 /* Set the number of threads (>= 1) and the kernel path (AUTO resolves; an unsupported path is an error). */
 mlp_status mlp_net_set_exec(mlp_net *net, int threads, mlp_kernels kernels, mlp_error *err);
 
-/* Forward x [n x width0], n <= max_batch. Returns the logits [n x classes] (inside the workspace). */
+/* Forward x [n x width0], n <= max_batch. Returns the logits [n x classes], inside the network's
+ * workspace: valid until the next forward, backward or free of this network (copy them to keep them).
+ * Writes the workspace, so one network serves one thread at a time. */
 const float *mlp_net_forward(mlp_net *net, const float *x, int n);
 /* Backward after a forward of the same x: grads = d(loss)/d(params), with dlogits [n x classes] the
  * gradient at the logits. Overwrites grads; dlogits may be modified. */
@@ -281,6 +302,13 @@ typedef struct mlp_trainer {
     mlp_rng shuffle_rng;
     int epochs_done;
     int step_in_epoch;                 /* steps done in the current epoch (0 between epochs) */
+    /* Mid-epoch state, meaningful while step_in_epoch > 0 (after an INTERRUPTED epoch, or loaded from a
+     * checkpoint): the shuffling generator as it was at the START of the current epoch, and the running
+     * sums of the epoch's per-batch loss and accuracy. mlp_trainer_epoch called with step_in_epoch > 0
+     * rebuilds that epoch's permutation from epoch_rng and continues at step step_in_epoch + 1, so an
+     * interrupted and continued epoch is bitwise the uninterrupted one. */
+    mlp_rng epoch_rng;
+    double epoch_loss_sum, epoch_acc_sum;
     volatile const int *stop_flag;     /* if set and nonzero, the epoch stops early with INTERRUPTED */
     mlp_step_fn on_step;               /* optional progress callback, and its first argument */
     void *on_step_user;
@@ -295,7 +323,8 @@ mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *c
                             const mlp_dataset *test, mlp_error *err);
 void mlp_trainer_free(mlp_trainer *t);
 /* Run one epoch: shuffle, one SGD step per batch (a last partial batch is used), then evaluate on the test
- * set (if any). Returns MLP_ERR_DIVERGED (with epoch and step in the message) on a non-finite loss. */
+ * set (if any). Returns MLP_ERR_DIVERGED (with epoch and step in the message) on a non-finite loss.
+ * With t->step_in_epoch > 0 it continues the current epoch after that step (see epoch_rng above). */
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err);
 
 /* Mean loss and accuracy over a dataset, in batches of net->max_batch. confusion (if not NULL) is a
@@ -323,6 +352,90 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, int max_batch, mlp_mod
 /* Same from memory (for fuzzing and tests). */
 mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, mlp_model_meta *meta,
                            mlp_error *err);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/*
+ * A checkpoint holds everything needed to continue a run so that its final parameters are bitwise those
+ * of an uninterrupted run: the parameters and momentum, the shuffling generator (now, and at the start of
+ * the current epoch), the epochs done, the step reached inside the current epoch with that epoch's running
+ * loss and accuracy sums, the metrics of every finished epoch, and what the state belongs to (architecture,
+ * training configuration, a fingerprint of the training set) so that a checkpoint is never continued by a
+ * different run. The file is safetensors: tensors "params" and "momentum" (F32 [n_params], the layout of
+ * mlp_net) and "metrics" (F64 [epochs_done x 7]: epoch, train_loss, train_acc, test_loss, test_acc, lr,
+ * seconds), everything else as strings in __metadata__. docs/ROBUSTNESS.md describes every entry.
+ */
+#define MLP_CHECKPOINT_VERSION 1
+
+/* Write t's state (t->net's params and momentum, t's generators, counters and running sums) and
+ * history[0..n_history) (n_history must equal t->epochs_done) to path: temporary file, fsync, rename, so
+ * the previous checkpoint stays whole until the new one is complete. */
+mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp_epoch_metrics *history,
+                               int n_history, mlp_error *err);
+
+/* Read a checkpoint into t, which must be initialised (mlp_trainer_init) with the same architecture,
+ * training configuration (every field but epochs) and training set; a checkpoint of another run is an
+ * MLP_ERR_ARG error naming the first difference, a malformed file MLP_ERR_FORMAT. On success t->net's params
+ * and momentum, t's generators, epochs_done, step_in_epoch and running sums hold the saved state, and
+ * history[0..*n_history) the metrics of the epochs done (max_history is the room in history; more is an
+ * error). On error nothing in t, its net or history is changed. */
+mlp_status mlp_checkpoint_load(const char *path, mlp_trainer *t, mlp_epoch_metrics *history, int max_history,
+                               int *n_history, mlp_error *err);
+/* Same from memory (for fuzzing and tests). */
+mlp_status mlp_checkpoint_parse(const uint8_t *buf, size_t len, mlp_trainer *t, mlp_epoch_metrics *history,
+                                int max_history, int *n_history, mlp_error *err);
+
+/* ---------------------------------------------------------------- images
+ *
+ * Classifying a picture: read it as 8-bit gray (PNG or PGM), then mlp_image_to_input decides the
+ * polarity, resamples it to the model's 28x28 and scales it like the training data:
+ *     uint8_t *g; int w, h; float x[784]; int inv;
+ *     if (mlp_image_read("digit.png", &g, &w, &h, &err) == MLP_OK &&
+ *         mlp_image_to_input(g, w, h, 28, 28, MLP_INVERT_AUTO, meta.scaling, x, &inv, &err) == MLP_OK)
+ *         logits = mlp_net_forward(&net, x, 1);
+ *     free(g);
+ * All functions here are reentrant (no shared state); the returned pixels are malloc'ed: free() them. */
+
+#define MLP_IMAGE_MAX_SIDE 65536u            /* pixels per side accepted by the readers */
+#define MLP_IMAGE_MAX_PIXELS (64u << 20)     /* 64 Mi pixels in all, refused before allocating */
+
+/* Read a PNG file (every colour type and bit depth, Adam7 interlace, CRCs checked) as gray[h x w], one
+ * byte per pixel, 0 = black. Colour becomes BT.601 luma 0.299 R + 0.587 G + 0.114 B; alpha and tRNS
+ * transparency are composited over a WHITE background; no gamma correction. MLP_ERR_IO when the file
+ * cannot be read, MLP_ERR_FORMAT (naming the file and the problem) when it is not a valid PNG or is
+ * larger than the limits above. */
+mlp_status mlp_png_read(const char *path, uint8_t **gray, int *w, int *h, mlp_error *err);
+/* Same from memory; name (may be NULL) is used in error messages. */
+mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, int *w, int *h,
+                         mlp_error *err);
+/* A PNG or PGM file, recognised by its first bytes (not its name). */
+mlp_status mlp_image_read(const char *path, uint8_t **gray, int *w, int *h, mlp_error *err);
+
+/* Polarity: the networks are trained on light strokes on black (MNIST). */
+typedef enum mlp_invert {
+    MLP_INVERT_AUTO, /* invert when the picture is dark on light (mlp_image_is_dark_on_light) */
+    MLP_INVERT_YES,  /* always: v -> 255 - v (black on white input) */
+    MLP_INVERT_NO,   /* never (white on black input, as MNIST) */
+    MLP_INVERT_COUNT
+} mlp_invert;
+const char *mlp_invert_name(mlp_invert v);            /* "auto", "yes", "no" */
+int mlp_invert_parse(const char *name, mlp_invert *out); /* 0, or -1 for an unknown name */
+
+/* 1 when the mean of the border (pixels within max(1, min(w,h)/8) of an edge) is above mid-gray (127.5)
+ * and greater than the mean of the centre (the middle half in each direction), else 0. */
+int mlp_image_is_dark_on_light(const uint8_t *gray, int w, int h);
+
+/* Resample gray[h x w] (inverted first if `invert`) to out[out_h x out_w], values 0..255 as floats.
+ * The picture is centred on a canvas of the output's aspect ratio (padding = 0, black), then each axis
+ * is area-averaged (box filter) when it shrinks or bilinearly interpolated when it grows; an axis of
+ * equal size is copied exactly. MLP_ERR_ARG for sizes out of range, MLP_ERR_NOMEM. */
+mlp_status mlp_image_resize(const uint8_t *gray, int w, int h, int invert, float *out, int out_w, int out_h,
+                            mlp_error *err);
+/* The network input for a picture: polarity by `invert` (*inverted, if not NULL, says what was done),
+ * mlp_image_resize to out_w x out_h, then x = (v - s.offset) * s.scale, as mlp_dataset_load_idx scales.
+ * A 28x28 picture that needs no inversion gives exactly the floats of the same image in an IDX file. */
+mlp_status mlp_image_to_input(const uint8_t *gray, int w, int h, int out_w, int out_h, mlp_invert invert,
+                              mlp_scaling s, float *x, int *inverted, mlp_error *err);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,15 @@ static void load_model_or_die(const char *path, mlp_net *net, mlp_model_meta *me
     if (mlp_net_set_exec(net, threads, kernels, &err)) die_usage("%s", err.msg);
 }
 
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+/* The name of class k for a model trained on `dataset`, or NULL when classes are plain digits. */
+static const char *class_name(const char *dataset, int k) {
+    if (!strcmp(dataset, "fashion-mnist") && k >= 0 && k < 10) return fashion_names[k];
+    return NULL;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *dataset = NULL;
     int threads = 1;
@@ -68,10 +77,34 @@ int cmd_eval(int argc, char **argv) {
         for (int k = 0; k < 10 && k < K; k++) printf(" %5d", conf[r * K + k]);
         printf("\n");
     }
+    if (class_name(dataset, 0)) {
+        printf("\nclasses:");
+        for (int k = 0; k < 10 && k < K; k++) printf("%s %d %s", k ? "," : "", k, class_name(dataset, k));
+        printf("\n");
+    }
     free(conf);
     mlp_dataset_free(&test);
     mlp_net_free(&net);
     return 0;
+}
+
+static void predict_usage(void) {
+    printf("usage: mlp predict MODEL IMAGE... [--invert auto|yes|no]\n"
+           "Classifies pictures with a trained model. Each IMAGE is a PNG (any colour type, bit depth,\n"
+           "interlacing) or a PGM (P2/P5), recognised by its content, of any size:\n"
+           "  - colour becomes gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B); transparent parts\n"
+           "    of a PNG are put on a white background;\n"
+           "  - polarity: the networks learned light strokes on black (as MNIST). --invert auto (default)\n"
+           "    inverts a picture whose border is light and brighter than its centre (black on white);\n"
+           "    --invert yes always inverts (black-on-white input), --invert no never does;\n"
+           "  - the picture is centred on a square canvas (padding black) and resized to 28x28: area\n"
+           "    averaging when larger, bilinear when smaller; a 28x28 picture is used as it is.\n"
+           "Prints one line per image: FILE: CLASS SCORE0 ... SCORE9, the scores being the raw network\n"
+           "outputs (logits, before any softmax); for a Fashion-MNIST model the class name follows in\n"
+           "parentheses. An unreadable image is reported on stderr and the others still classified\n"
+           "(exit status 1 then).\n"
+           "  --invert MODE     auto | yes | no (default auto)\n"
+           "  --kernels PATH    auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n");
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -79,45 +112,44 @@ int cmd_predict(int argc, char **argv) {
     const char **files = calloc((size_t)argc, sizeof *files);
     int n_files = 0;
     mlp_kernels kernels = kernels_from_env();
+    mlp_invert invert = MLP_INVERT_AUTO;
     if (!files) die("out of memory");
     opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
-            printf("usage: mlp predict MODEL IMAGE.pgm...\n"
-                   "Classifies 28x28 grayscale PGM images (P2 or P5, white digit on black as in MNIST).\n"
-                   "Prints per image: the file, the predicted label and the 10 class scores (raw network\n"
-                   "outputs, before any softmax).\n");
+            predict_usage();
+            free(files);
             return 0;
         } else if (is(&o, "--kernels")) kernels = parse_kernels(o.name, opts_value(&o));
-        else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
+        else if (is(&o, "--invert")) {
+            const char *v = opts_value(&o);
+            if (mlp_invert_parse(v, &invert) != 0)
+                die_usage("--invert: unknown value '%s' (choose one of: auto, yes, no)", v);
+        } else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
         else if (!model) model = o.name;
         else files[n_files++] = o.name;
     }
-    if (!model || n_files == 0) die_usage("predict: usage: mlp predict MODEL IMAGE.pgm...");
+    if (!model || n_files == 0) die_usage("predict: usage: mlp predict MODEL IMAGE... (PNG or PGM files)");
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
     load_model_or_die(model, &net, &meta, 1, 1, kernels);
     const int dim = net.arch.width[0], K = net.arch.width[net.arch.n_layers];
+    int side = (int)lround(sqrt((double)dim));
+    if (side * side != dim) die("%s: the model takes %d inputs, not a square picture", model, dim);
     float *x = malloc(sizeof(float) * (size_t)dim);
     if (!x) die("out of memory");
     int failed = 0;
     for (int f = 0; f < n_files; f++) {
-        uint8_t *px;
+        uint8_t *px = NULL; /* NULL again after a failed read */
         int w, h;
-        if (mlp_pgm_read(files[f], &px, &w, &h, &err)) {
+        if (mlp_image_read(files[f], &px, &w, &h, &err) ||
+            mlp_image_to_input(px, w, h, side, side, invert, meta.scaling, x, NULL, &err)) {
             fprintf(stderr, "%s: error: %s\n", prog, err.msg);
             failed = 1;
-            continue;
-        }
-        if (w * h != dim) {
-            fprintf(stderr, "%s: error: %s: image is %dx%d but the model takes %d pixels (28x28)\n", prog, files[f],
-                    w, h, dim);
             free(px);
-            failed = 1;
             continue;
         }
-        for (int i = 0; i < dim; i++) x[i] = ((float)px[i] - meta.scaling.offset) * meta.scaling.scale;
         free(px);
         const float *logits = mlp_net_forward(&net, x, 1);
         int best = 0;
@@ -125,6 +157,8 @@ int cmd_predict(int argc, char **argv) {
             if (logits[k] > logits[best]) best = k;
         printf("%s: %d", files[f], best);
         for (int k = 0; k < K; k++) printf(" %.6g", (double)logits[k]);
+        const char *name = class_name(meta.dataset, best);
+        if (name) printf(" (%s)", name);
         printf("\n");
     }
     free(x);

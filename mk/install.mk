@@ -1,0 +1,61 @@
+# install.mk - the shared library, `make install` and `make uninstall`.
+#
+#   make install PREFIX=/some/dir     (default /usr/local; DESTDIR is honoured for packaging)
+#   make uninstall PREFIX=/some/dir   removes exactly the files install put there
+#   make shared                       only build $(BUILD)/libmlp.so.X.Y.Z
+#
+# Installed:
+#   PREFIX/include/mlp.h
+#   PREFIX/lib/libmlp.a
+#   PREFIX/lib/libmlp.so.X.Y.Z, with the soname libmlp.so.0 (symlink) and libmlp.so (symlink, for -lmlp)
+#   PREFIX/lib/pkgconfig/mlp.pc       (pkg-config --cflags --libs mlp)
+#   PREFIX/bin/mlp
+#   PREFIX/share/man/man1/mlp.1
+#
+# The shared library is linked from the same -fPIC objects as libmlp.a. It exports only the mlp_*
+# symbols (a version script hides the internal JSON and buffer helpers, so they cannot clash with a
+# program's own). The soname's major number (0) changes when the ABI does.
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+INCLUDEDIR  = $(PREFIX)/include
+LIBDIR      = $(PREFIX)/lib
+BINDIR      = $(PREFIX)/bin
+MANDIR      = $(PREFIX)/share/man
+PKGDIR      = $(LIBDIR)/pkgconfig
+
+MLP_SOVERSION = 0
+MLP_FULLVER  := $(shell sed -n 's/^\#define MLP_VERSION "\([^"]*\)".*/\1/p' include/mlp.h)
+MLP_SONAME    = libmlp.so.$(MLP_SOVERSION)
+MLP_SHLIB     = libmlp.so.$(MLP_FULLVER)
+
+.PHONY: shared install uninstall
+
+shared: $(BUILD)/$(MLP_SHLIB)
+
+$(BUILD)/libmlp.map: mk/install.mk | $(BUILD)/obj
+	printf '{\n  global: mlp_*;\n  local: *;\n};\n' > $@
+
+$(BUILD)/$(MLP_SHLIB): $(LIB_OBJ) $(BUILD)/libmlp.map
+	$(CC) $(CFLAGS) -fopenmp -shared -Wl,-soname,$(MLP_SONAME) -Wl,--version-script,$(BUILD)/libmlp.map \
+	    -o $@ $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+	ln -sf $(MLP_SHLIB) $(BUILD)/$(MLP_SONAME)
+	ln -sf $(MLP_SONAME) $(BUILD)/libmlp.so
+
+install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp.1
+	install -d '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(PKGDIR)' '$(DESTDIR)$(BINDIR)' \
+	    '$(DESTDIR)$(MANDIR)/man1'
+	install -m 644 include/mlp.h '$(DESTDIR)$(INCLUDEDIR)/mlp.h'
+	install -m 644 $(BUILD)/libmlp.a '$(DESTDIR)$(LIBDIR)/libmlp.a'
+	install -m 755 $(BUILD)/$(MLP_SHLIB) '$(DESTDIR)$(LIBDIR)/$(MLP_SHLIB)'
+	ln -sf $(MLP_SHLIB) '$(DESTDIR)$(LIBDIR)/$(MLP_SONAME)'
+	ln -sf $(MLP_SONAME) '$(DESTDIR)$(LIBDIR)/libmlp.so'
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(MLP_FULLVER)|g' mlp.pc.in > '$(DESTDIR)$(PKGDIR)/mlp.pc'
+	chmod 644 '$(DESTDIR)$(PKGDIR)/mlp.pc'
+	install -m 755 $(BUILD)/mlp '$(DESTDIR)$(BINDIR)/mlp'
+	install -m 644 docs/mlp.1 '$(DESTDIR)$(MANDIR)/man1/mlp.1'
+
+uninstall:
+	rm -f '$(DESTDIR)$(INCLUDEDIR)/mlp.h' '$(DESTDIR)$(LIBDIR)/libmlp.a' '$(DESTDIR)$(LIBDIR)/$(MLP_SHLIB)' \
+	    '$(DESTDIR)$(LIBDIR)/$(MLP_SONAME)' '$(DESTDIR)$(LIBDIR)/libmlp.so' '$(DESTDIR)$(PKGDIR)/mlp.pc' \
+	    '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1'

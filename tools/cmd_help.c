@@ -1,0 +1,121 @@
+/* cmd_help.c - `mlp help [TOPIC]`: the commands' own --help, and short pages on the concepts behind
+ * them. The man page (docs/mlp.1) holds the same facts at more length. */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct help_topic {
+    const char *name, *summary, *text;
+} help_topic;
+
+static const help_topic topics[] = {
+    {"data", "the datasets, where they are looked for, how pixels are scaled",
+     "Datasets: MNIST (handwritten digits) and Fashion-MNIST (clothing: 0 T-shirt/top, 1 Trouser,\n"
+     "2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot). Both are 60000\n"
+     "training and 10000 test images of 28x28 gray pixels, in four IDX files:\n"
+     "  train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte\n"
+     "raw or gzipped (.gz). `make data` (DATASET=fashion-mnist) downloads and verifies them.\n"
+     "Folder: --data DIR, else $MLP_DATA/<dataset>, else data/<dataset>.\n"
+     "Every header field is validated; labels must be 0..9. Pixels p (0..255) become x = (p - 128) / 255,\n"
+     "recorded in each model file (input_offset, input_scale) so predictions scale the same way.\n"},
+    {"formats", "files mlp reads and writes",
+     "Run folder (mlp train --out DIR):\n"
+     "  config.json           every option of the run, the command line, the version\n"
+     "  metrics.csv           epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds (one line per epoch)\n"
+     "  checkpoint.safetensors  the full training state, for --resume\n"
+     "  model.safetensors     the trained network\n"
+     "Model files are safetensors: 8 bytes little-endian N, N bytes of JSON header, then raw little-endian\n"
+     "float32 tensors fc1.weight [out, in], fc1.bias [out], fc2.weight, ... (PyTorch nn.Linear names and\n"
+     "shapes). __metadata__ holds strings: widths, activation, loss, input_offset, input_scale, dataset.\n"
+     "Every file is written atomically (temporary file, fsync, rename).\n"
+     "Images for predict: PNG (all colour types and bit depths) and PGM (P2, P5). See `mlp help predict`.\n"
+     "IDX data files: see `mlp help data`. Python: docs/PYTHON.md.\n"},
+    {"losses", "mse, ce, hinge, focal: formulas",
+     "Per image with logits x (K = 10), label t, h = softmax(x); the epoch loss is the mean over images.\n"
+     "  mse    ||x - onehot(t)||^2                        gradient 2 (x - onehot(t))\n"
+     "  ce     -ln h_t                                    gradient h - onehot(t)\n"
+     "  hinge  sum_{k != t} max(0, D - x_t + x_k), D = --hinge-margin (5)\n"
+     "  focal  -alpha_t (1 - h_t)^g ln h_t, g = --focal-gamma (2), alpha = --focal-alpha (0.1)\n"
+     "With --grad-reduction sum (the reference) the gradients are summed over the batch; with mean they\n"
+     "are the gradient of the batch's mean loss (use a learning rate about batch times larger).\n"},
+    {"activations", "relu, sigmoid, tanh, selu, swish, gelu: formulas",
+     "Applied after every hidden layer (none after the output layer):\n"
+     "  relu     max(0, u)\n"
+     "  sigmoid  1 / (1 + e^-u)\n"
+     "  tanh     tanh u\n"
+     "  selu     l u (u > 0), l a (e^u - 1) (u <= 0); l = 1.0507009873554805, a = 1.6732632423543772\n"
+     "  swish    u sigmoid(u)\n"
+     "  gelu     0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3)))   (the tanh form)\n"},
+    {"semantics", "what one epoch does, exactly",
+     "One epoch: a fresh permutation of the training set (seeded, --no-shuffle keeps the order), then\n"
+     "consecutive batches of --batch images (the last one may be smaller); per batch: forward, loss,\n"
+     "backward, one SGD step for every parameter, biases included:\n"
+     "  v <- momentum v + (g + wd p);   p <- p - lr v\n"
+     "train_loss and train_acc are the means of the per-batch values measured before each update; the\n"
+     "test set is evaluated after the epoch. Weights start as N(0, init_std^2), biases 0. Results are\n"
+     "bitwise identical for any --threads and across runs with the same seed. docs/SEMANTICS.md has it all.\n"},
+    {"images", "how predict turns a picture into a network input",
+     "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced) or PGM, by content.\n"
+     "2. Gray: ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B; transparent parts go on white.\n"
+     "3. Polarity: --invert auto inverts when the border is light (above mid-gray) and brighter than\n"
+     "   the centre (black on white);\n"
+     "   yes / no force it. The networks learned light strokes on black, as MNIST.\n"
+     "4. Size: centred on a square canvas (black padding), then 28x28 by area averaging (larger\n"
+     "   pictures) or bilinear interpolation (smaller ones); 28x28 pictures are used as they are.\n"
+     "5. Scale: x = (v - 128) / 255, the model's recorded input scaling.\n"},
+    {"environment", "environment variables and output conventions",
+     "  MLP_DATA      root folder of the datasets (default data)\n"
+     "  MLP_KERNELS   auto | portable | avx2 | avx512, the default of --kernels\n"
+     "  NO_COLOR      when set (to anything), no colours, even on a terminal\n"
+     "On a terminal, train draws a progress bar on stderr (steps, running loss, ETA) and colours its\n"
+     "table; when the output is a file or pipe it prints plain lines only. --quiet prints the summary,\n"
+     "--json one JSON object per epoch on stdout. Errors go to stderr as `mlp: error: ...` (exit 1);\n"
+     "usage errors exit 2.\n"},
+    {"library", "using libmlp from C",
+     "  make install PREFIX=$HOME/.local\n"
+     "  cc prog.c $(pkg-config --cflags --libs mlp)\n"
+     "One header, mlp.h: datasets, networks, training, model files, images. Functions never print or\n"
+     "exit; they return an mlp_status and fill an mlp_error with one line. No global state: separate\n"
+     "networks may be used from separate threads. See docs/LIBRARY.md and examples/.\n"},
+    {"python", "loading a model in Python / PyTorch",
+     "model.safetensors loads with safetensors.torch.load_file into\n"
+     "  nn.Sequential(nn.Linear(784, 128), nn.GELU(approximate='tanh'), nn.Linear(128, 10))\n"
+     "(state-dict keys fc1.weight -> 0.weight, fc2.weight -> 2.weight, ...). Feed x = (p - 128) / 255.\n"
+     "With no dependencies: read 8 bytes (header length), the JSON header, then the float32 data with\n"
+     "struct. docs/PYTHON.md has the code, tests/python/interop.py a working check.\n"},
+};
+
+static void list_topics(FILE *f) {
+    fprintf(f, "usage: mlp help TOPIC\n\ncommands (the same as `mlp COMMAND --help`):\n"
+               "  train, eval, predict, info\n\ntopics:\n");
+    for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
+        fprintf(f, "  %-12s %s\n", topics[i].name, topics[i].summary);
+    fprintf(f, "\nThe manual page has everything: man mlp (or man -l docs/mlp.1).\n");
+}
+
+int cmd_help(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        list_topics(stdout);
+        return 0;
+    }
+    if (argc > 2) die_usage("help: one TOPIC only");
+    const char *t = argv[1];
+    char help_opt[] = "--help";
+    char *sub[3] = {argv[1], help_opt, NULL};
+    if (!strcmp(t, "train")) return cmd_train(2, sub);
+    if (!strcmp(t, "eval")) return cmd_eval(2, sub);
+    if (!strcmp(t, "predict")) return cmd_predict(2, sub);
+    if (!strcmp(t, "info")) return cmd_info(2, sub);
+    for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
+        if (!strcmp(t, topics[i].name)) {
+            fputs(topics[i].text, stdout);
+            return 0;
+        }
+    char names[512] = "train, eval, predict, info";
+    for (size_t i = 0; i < sizeof topics / sizeof *topics; i++) {
+        strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, topics[i].name, sizeof names - strlen(names) - 1);
+    }
+    die_usage("help: unknown topic '%s' (choose one of: %s)", t, names);
+    return EXIT_USAGE;
+}
