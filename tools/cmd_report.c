@@ -1,0 +1,132 @@
+/* cmd_report.c - `mlp report` (REPORT.md + SVG figures from run folders) and `mlp plot` (one chart). */
+#include "cli.h"
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void report_usage(FILE *f) {
+    fprintf(f, "usage: mlp report DIR... [-o OUT] [--no-eval]\n"
+               "Write OUT/REPORT.md and the SVG figures it embeds (OUT/figures/), built from run folders only.\n"
+               "Each DIR is a study (a folder of run folders, as `mlp sweep` writes) or one run folder.\n"
+               "Unfinished, empty or broken run folders are listed in a \"Skipped runs\" section.\n"
+               "\n"
+               "  -o, --out OUT   output folder (default report)\n"
+               "  --no-eval       do not reload the best run's model to compute per-class test accuracy\n"
+               "  --quiet         print nothing but errors\n");
+}
+
+int cmd_report(int argc, char **argv) {
+    const char *out = "report";
+    int eval = 1, quiet = 0;
+    const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
+    int n_dirs = 0;
+    if (!dirs) die("out of memory");
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    while (opts_next(&o)) {
+        if (is(&o, "--help") || is(&o, "-h")) {
+            report_usage(stdout);
+            free(dirs);
+            return 0;
+        } else if (is(&o, "-o") || is(&o, "--out")) out = opts_value(&o);
+        else if (is(&o, "--no-eval")) eval = 0;
+        else if (is(&o, "--quiet")) quiet = 1;
+        else if (o.name[0] == '-' && o.name[1]) die_usage("report: unknown option '%s'", o.name);
+        else dirs[n_dirs++] = o.name;
+    }
+    if (n_dirs == 0) die_usage("report: which runs? usage: mlp report DIR... -o OUT");
+
+    mlp_run_set set;
+    mlp_error err;
+    if (mlp_runs_scan(&set, dirs, n_dirs, 1, &err)) die_err(&err);
+    for (int i = 0; i < set.n_skipped; i++)
+        fprintf(stderr, "%s: skipped %s: %s\n", prog, set.skipped[i].dir, set.skipped[i].why);
+    char source[2048] = "";
+    for (int i = 0; i < n_dirs; i++)
+        snprintf(source + strlen(source), sizeof source - strlen(source), "%s%s", i ? " " : "", dirs[i]);
+    mlp_report_opts ro = {out, source, eval};
+    mlp_report_result res;
+    mlp_status st = mlp_report_write(&set, &ro, &res, &err);
+    mlp_run_set_free(&set);
+    free(dirs);
+    if (st == MLP_ERR_ARG) die("%s in %s", err.msg, source);
+    if (st) die_err(&err);
+    if (res.note[0]) fprintf(stderr, "%s: note: %s\n", prog, res.note);
+    if (!quiet)
+        printf("wrote %s: %d run%s in %d configuration%s, %d figure%s%s\n", res.report_path, res.n_runs,
+               res.n_runs == 1 ? "" : "s", res.n_groups, res.n_groups == 1 ? "" : "s", res.n_figures,
+               res.n_figures == 1 ? "" : "s", res.n_skipped ? " (some folders skipped, see above)" : "");
+    return 0;
+}
+
+/* ------------------------------------------------------------------ plot */
+
+static void plot_usage(FILE *f) {
+    fprintf(f, "usage: mlp plot RUN... -o FIG.svg [--metric M] [--title TEXT]\n"
+               "Draw one metric over epochs for any runs together, as an SVG line chart.\n"
+               "Each RUN is a run folder (finished or not) or a study folder (all its runs).\n"
+               "\n"
+               "  -o, --out FIG.svg   output file (required)\n"
+               "  --metric M          test_acc | test_loss | train_acc | train_loss (default test_acc)\n"
+               "  --title TEXT        chart title (default: the metric and the dataset)\n");
+}
+
+int cmd_plot(int argc, char **argv) {
+    const char *out = NULL, *title = NULL;
+    mlp_metric metric = MLP_METRIC_TEST_ACC;
+    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    int n_paths = 0;
+    if (!paths) die("out of memory");
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    while (opts_next(&o)) {
+        if (is(&o, "--help") || is(&o, "-h")) {
+            plot_usage(stdout);
+            free(paths);
+            return 0;
+        } else if (is(&o, "-o") || is(&o, "--out")) out = opts_value(&o);
+        else if (is(&o, "--title")) title = opts_value(&o);
+        else if (is(&o, "--metric")) {
+            const char *v = opts_value(&o);
+            if (mlp_metric_parse(v, &metric))
+                die_usage("--metric: unknown metric '%s' (choose one of: test_acc, test_loss, train_acc, train_loss)",
+                          v);
+        } else if (o.name[0] == '-' && o.name[1]) die_usage("plot: unknown option '%s'", o.name);
+        else paths[n_paths++] = o.name;
+    }
+    if (n_paths == 0) die_usage("plot: which runs? usage: mlp plot RUN... -o FIG.svg");
+    if (!out) die_usage("plot: where to? give -o FIG.svg");
+
+    /* gather the runs: a run folder must be readable; a study contributes what it has */
+    mlp_run *runs = NULL;
+    int n = 0;
+    mlp_error err;
+    for (int p = 0; p < n_paths; p++) {
+        mlp_run_set set;
+        char cfg[4200];
+        struct stat st;
+        snprintf(cfg, sizeof cfg, "%s/config.json", paths[p]);
+        int is_run = stat(cfg, &st) == 0;
+        if (mlp_runs_scan(&set, &paths[p], 1, 0, &err)) die_err(&err);
+        for (int i = 0; i < set.n_skipped; i++) {
+            if (is_run) die("%s: %s", set.skipped[i].dir, set.skipped[i].why);
+            fprintf(stderr, "%s: skipped %s: %s\n", prog, set.skipped[i].dir, set.skipped[i].why);
+        }
+        if (set.n == 0) die("%s: no runs with at least one epoch", paths[p]);
+        mlp_run *r2 = realloc(runs, (size_t)(n + set.n) * sizeof *runs);
+        if (!r2) die("out of memory");
+        runs = r2;
+        memcpy(runs + n, set.runs, (size_t)set.n * sizeof *runs);
+        n += set.n;
+        /* the runs now belong to `runs` */
+        free(set.runs);
+        free(set.skipped);
+    }
+    if (mlp_plot_write(runs, n, metric, title, out, &err)) die_err(&err);
+    printf("wrote %s: %s of %d run%s\n", out, mlp_metric_name(metric), n, n == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) mlp_run_free(&runs[i]);
+    free(runs);
+    free(paths);
+    return 0;
+}
