@@ -85,9 +85,18 @@ static const help_topic topics[] = {
      "struct. docs/PYTHON.md has the code, tests/python/interop.py a working check.\n"},
 };
 
+/* Commands whose help is their own --help. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {{"train", cmd_train}, {"eval", cmd_eval},     {"predict", cmd_predict}, {"info", cmd_info},
+                {"sweep", cmd_sweep}, {"report", cmd_report}, {"plot", cmd_plot}};
+#define N_COMMANDS (sizeof commands / sizeof *commands)
+
 static void list_topics(FILE *f) {
-    fprintf(f, "usage: mlp help TOPIC\n\ncommands (the same as `mlp COMMAND --help`):\n"
-               "  train, eval, predict, info\n\ntopics:\n");
+    fprintf(f, "usage: mlp help TOPIC\n\ncommands (the same as `mlp COMMAND --help`):\n ");
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "%s %s", i ? "," : "", commands[i].name);
+    fprintf(f, "\n\ntopics:\n");
     for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
         fprintf(f, "  %-12s %s\n", topics[i].name, topics[i].summary);
     fprintf(f, "\nThe manual page has everything: man mlp (or man -l docs/mlp.1).\n");
@@ -102,16 +111,18 @@ int cmd_help(int argc, char **argv) {
     const char *t = argv[1];
     char help_opt[] = "--help";
     char *sub[3] = {argv[1], help_opt, NULL};
-    if (!strcmp(t, "train")) return cmd_train(2, sub);
-    if (!strcmp(t, "eval")) return cmd_eval(2, sub);
-    if (!strcmp(t, "predict")) return cmd_predict(2, sub);
-    if (!strcmp(t, "info")) return cmd_info(2, sub);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(t, commands[i].name)) return commands[i].run(2, sub);
     for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
         if (!strcmp(t, topics[i].name)) {
             fputs(topics[i].text, stdout);
             return 0;
         }
-    char names[512] = "train, eval, predict, info";
+    char names[512] = "";
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (i) strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
+    }
     for (size_t i = 0; i < sizeof topics / sizeof *topics; i++) {
         strncat(names, ", ", sizeof names - strlen(names) - 1);
         strncat(names, topics[i].name, sizeof names - strlen(names) - 1);
