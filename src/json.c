@@ -56,6 +56,9 @@ static int fail_at(parser *p, size_t offset, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    /* the message quotes decoded keys, which may hold control characters (\n from an escape): keep it one line */
+    for (char *c = what; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     json_position((const char *)p->s, p->len, offset, &line, &column);
     p->status = mlp_fail(p->err, MLP_ERR_FORMAT, "JSON: %s at offset %zu (line %zu, column %zu)", what, offset,
                          line, column);

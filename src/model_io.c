@@ -619,6 +619,15 @@ static mlp_status read_model_header(const uint8_t *buf, size_t len, json_doc *do
     return MLP_OK;
 }
 
+/* Messages quote names and values from the file, which may hold control characters (a "\n" escape in a
+ * metadata value): replace them so that an error stays one line. */
+static mlp_status one_line(mlp_status st, mlp_error *err) {
+    if (st && err)
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    return st;
+}
+
 mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, mlp_model_meta *meta,
                            mlp_error *err) {
     if (!net) return mlp_fail(err, MLP_ERR_ARG, "model parse: NULL network");
@@ -649,7 +658,7 @@ mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max
         memset(net, 0, sizeof *net);
     }
     json_free(&doc);
-    return st;
+    return one_line(st, err);
 }
 
 mlp_status mlp_model_load(const char *path, mlp_net *net, int max_batch, mlp_model_meta *meta, mlp_error *err) {
@@ -663,6 +672,6 @@ mlp_status mlp_model_load(const char *path, mlp_net *net, int max_batch, mlp_mod
     mlp_error inner;
     st = mlp_model_parse(buf, len, net, max_batch, meta, &inner);
     free(buf);
-    if (st) return mlp_fail(err, st, "%.300s: %.400s", path, inner.msg);
+    if (st) return one_line(mlp_fail(err, st, "%.300s: %.400s", path, inner.msg), err);
     return MLP_OK;
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PGM_MAX_SIDE 16384u
 #define PGM_MAX_MAXVAL 65535u
@@ -180,6 +181,23 @@ static mlp_status read_pgm(pgm_reader *r, uint8_t **pixels, int *w_out, int *h_o
                         (unsigned)maxval, maxval >= PGM_NUMBER_CAP ? " or more" : "", PGM_MAX_MAXVAL);
 
     size_t count = (size_t)w * h; /* <= 16384^2, fits */
+    /* A header must not make a short file allocate up to 256 MB: when the size is known (a regular file),
+     * check first that the rest of the file can hold the samples, so the allocation never exceeds the file
+     * size. P5 needs count samples of 1 or 2 bytes; P2 at least one byte per sample. */
+    struct stat sb;
+    long pos = ftell(r->f);
+    if (pos >= 0 && fstat(fileno(r->f), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        size_t rest = (uint64_t)sb.st_size > (uint64_t)pos ? (size_t)((uint64_t)sb.st_size - (uint64_t)pos) : 0;
+        size_t need = binary ? count * (maxval < 256 ? 1u : 2u) : count;
+        if (rest < need && binary)
+            return mlp_fail(r->err, MLP_ERR_FORMAT,
+                            "%s: truncated: %ux%u samples need %zu bytes of pixel data but only %zu are present",
+                            r->path, (unsigned)w, (unsigned)h, need, rest);
+        if (rest < need)
+            return mlp_fail(r->err, MLP_ERR_FORMAT,
+                            "%s: truncated: %ux%u needs %zu samples but only %zu bytes follow the header", r->path,
+                            (unsigned)w, (unsigned)h, count, rest);
+    }
     uint8_t *out = malloc(count);
     if (!out)
         return mlp_fail(r->err, MLP_ERR_NOMEM, "%s: cannot allocate %zu bytes for %ux%u pixels", r->path, count,

