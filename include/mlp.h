@@ -212,6 +212,9 @@ void mlp_arch_format(const mlp_arch *arch, char *buf, size_t size);
  * out identically: fc1.weight [w1 x w0], fc1.bias [w1], fc2.weight [w2 x w1], fc2.bias [w2], ...
  * (PyTorch nn.Linear names and shapes: weight is [out x in]), so the optimizer is one flat loop and a
  * model file is one write. The workspace holds every activation for max_batch rows, allocated once.
+ * grads is what mlp_net_backward computes; the trainer's fused step (mlp_trainer_epoch) applies the first
+ * layer's weight gradient without storing it, so after an epoch the grads block is not meaningful. params and
+ * momentum are always up to date when a library call returns.
  */
 typedef struct mlp_net {
     mlp_arch arch;

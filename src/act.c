@@ -290,6 +290,32 @@ void mlp_act_backward(mlp_act a, float *du, const float *dout, const float *u, s
     if (op) op->backward(du, dout, u, n);
 }
 
+/* d[i] = f'(u[i]): backward with dout = 1 (dout * f' is then exactly f'). The portable kernel path stores
+ * it in the forward pass and multiplies by it in the backward pass. */
+void mlp_act_deriv(mlp_act a, float *d, const float *u, size_t n) {
+    switch (a) {
+    case MLP_ACT_RELU:
+        for (size_t i = 0; i < n; i++) d[i] = u[i] > 0.0f ? 1.0f : 0.0f;
+        break;
+    case MLP_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) d[i] = sigmoid_grad_f(u[i]);
+        break;
+    case MLP_ACT_TANH:
+        for (size_t i = 0; i < n; i++) d[i] = tanh_grad_f(u[i]);
+        break;
+    case MLP_ACT_SELU:
+        for (size_t i = 0; i < n; i++) d[i] = selu_grad_f(u[i]);
+        break;
+    case MLP_ACT_SWISH:
+        for (size_t i = 0; i < n; i++) d[i] = swish_grad_f(u[i]);
+        break;
+    case MLP_ACT_GELU:
+        for (size_t i = 0; i < n; i++) d[i] = gelu_grad_f(u[i]);
+        break;
+    default: break;
+    }
+}
+
 /* NaN for an out-of-range a. */
 double mlp_act_ref(mlp_act a, double u) {
     const act_op *op = act_op_of(a);

@@ -3,12 +3,14 @@
  * A SIMD path may run only if the CPU has the instructions (cpuid) AND the operating system saves the
  * wider registers on context switches (XCR0, read with xgetbv once cpuid reports OSXSAVE). Checking
  * cpuid alone is not enough: a kernel that disabled AVX state would fault on the first ymm instruction.
- * The library reads no environment variables here; the CLI maps MLP_KERNELS to a request. */
+ * The library reads no environment variables here; the CLI maps MLP_KERNELS to a request.
+ * -DMLP_NO_SIMD compiles every x86 section out (cpu.c, gemm_avx2.c, gemm_avx512.c): the build of a non-x86
+ * machine, which the tests use to check that the portable path stands alone. */
 #include "internal.h"
 
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(MLP_NO_SIMD)
 #define MLP_CPU_X86 1
 #include <cpuid.h>
 #else
@@ -74,7 +76,7 @@ int mlp_cpu_has_avx512f(void) { return 0; }
 
 #endif
 
-static const char *const kernel_names[MLP_KERNELS_COUNT] = {"auto", "portable", "avx2", "avx512"};
+static const char *const kernel_names[MLP_KERNELS_COUNT] = {"auto", "portable", "avx2", "avx512", "blas"};
 
 const char *mlp_kernels_name(mlp_kernels k) {
     if ((unsigned)k >= MLP_KERNELS_COUNT) return "unknown";
@@ -100,6 +102,7 @@ int mlp_kernels_supported(mlp_kernels k) {
     case MLP_KERNELS_PORTABLE: return 1;
     case MLP_KERNELS_AVX2: return mlp_kernel_table_get(k) != NULL && mlp_cpu_has_avx2_fma();
     case MLP_KERNELS_AVX512: return mlp_kernel_table_get(k) != NULL && mlp_cpu_has_avx512f();
+    case MLP_KERNELS_BLAS: return mlp_kernel_table_get(k) != NULL;
     default: return 0;
     }
 }

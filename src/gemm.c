@@ -11,6 +11,7 @@
  * rows or columns between threads gives bitwise the same C for any thread count. */
 #include "internal.h"
 
+#include <math.h>
 #include <stddef.h>
 
 #ifdef _OPENMP
@@ -26,6 +27,7 @@
 /* Defined in gemm_avx2.c / gemm_avx512.c; NULL when that path is not compiled for this target. */
 const mlp_kernel_table *mlp_gemm_avx2_table(void);
 const mlp_kernel_table *mlp_gemm_avx512_table(void);
+const mlp_kernel_table *mlp_gemm_blas_table(void);
 
 /* ------------------------------------------------------------------ reference (double accumulation) */
 
@@ -91,36 +93,146 @@ static void portable_rows(int rows, int N, int K, const float *a, ptrdiff_t a_rs
     }
 }
 
-/* Shared body of both portable kernels: start each row from bias (or 0), then run the chains. */
-static void portable_gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B,
-                          int ldb, const float *bias, float *C, int ldc) {
-    for (int i = 0; i < M; i++) {
-        float *c = C + (ptrdiff_t)i * ldc;
-        for (int n = 0; n < N; n++) c[n] = bias ? bias[n] : 0.0f;
+/* The portable path's row operations: act.c's scalar kernels and a plain SGD loop. */
+static void portable_act(mlp_act a, const float *u, float *f, float *d, size_t n) {
+    if (d) mlp_act_deriv(a, d, u, n); /* before f: f may overwrite u */
+    mlp_act_forward(a, f, u, n);
+}
+
+static void portable_act_backward(mlp_act a, const float *u, const float *dout, float *du, size_t n) {
+    float db[64];
+    for (size_t i = 0; i < n; i += 64) {
+        const size_t m = n - i < 64 ? n - i : 64;
+        mlp_act_deriv(a, db, u + i, m);
+        for (size_t j = 0; j < m; j++) du[i + j] = dout[i + j] * db[j];
     }
+}
+
+static void portable_sgd(float *w, float *v, const float *g, size_t n, float lr, float wd, float mom) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mom * v[i] + (g[i] + wd * w[i]);
+        w[i] = w[i] - lr * v[i];
+    }
+}
+
+/* The epilogue (internal.h) on rows [i0, i0 + mr) of C, all N columns. */
+static void portable_epilogue(const mlp_epi *ep, float *C, ptrdiff_t ldc, int i0, int mr, int N) {
+    for (int r = i0; r < i0 + mr; r++) {
+        float *c = C + r * ldc;
+        switch (ep->kind) {
+        case MLP_EPI_ACT:
+            portable_act(ep->act, c, ep->f + r * ep->ldf, ep->d ? ep->d + r * ep->ldd : NULL, (size_t)N);
+            break;
+        case MLP_EPI_MUL: {
+            const float *m = ep->d + r * ep->ldd;
+            for (int j = 0; j < N; j++) c[j] = c[j] * m[j];
+            break;
+        }
+        case MLP_EPI_SGD:
+            portable_sgd(ep->w + r * ep->ldw, ep->v + r * ep->ldw, c, (size_t)N, ep->lr, ep->wd, ep->mom);
+            break;
+        default: break;
+        }
+    }
+}
+
+/* Shared body of both portable kernels: start each row from bias (or 0), then run the chains; the
+ * epilogue follows each block of up to 4 rows. */
+static void portable_gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B,
+                          int ldb, const float *bias, float *C, int ldc, const mlp_epi *ep) {
     for (int i = 0; i < M; i += 4) {
         int rows = M - i < 4 ? M - i : 4;
+        for (int r = i; r < i + rows; r++) {
+            float *c = C + (ptrdiff_t)r * ldc;
+            for (int n = 0; n < N; n++) c[n] = bias ? bias[n] : 0.0f;
+        }
         portable_rows(rows, N, K, A + i * a_rs, a_rs, a_ks, B, ldb, C + (ptrdiff_t)i * ldc, ldc);
+        if (ep) portable_epilogue(ep, C, ldc, i, rows, N);
     }
 }
 
 static void portable_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, const float *bias,
-                        float *C, int ldc) {
-    portable_gemm(M, N, K, A, lda, 1, B, ldb, bias, C, ldc);
+                        float *C, int ldc, const mlp_epi *ep) {
+    portable_gemm(M, N, K, A, lda, 1, B, ldb, bias, C, ldc, ep);
 }
 
-static void portable_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                        int ldc) {
-    portable_gemm(M, N, K, A, 1, lda, B, ldb, NULL, C, ldc);
+static void portable_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc,
+                        const mlp_epi *ep) {
+    portable_gemm(M, N, K, A, 1, lda, B, ldb, NULL, C, ldc, ep);
 }
 
-static const mlp_kernel_table portable_table = {portable_nn, portable_tn};
+static void portable_exp(const float *x, float *e, float *em1, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        e[i] = expf(x[i]);
+        if (em1) em1[i] = expm1f(x[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ portable sparse first layer
+ * (internal.h; the chains are c = c + v * b, two roundings, like the dense portable kernels) */
+
+/* c[j] += v * b[j] */
+static void axpy_row(float *restrict c, float v, const float *restrict b, int n) {
+#pragma omp simd
+    for (int j = 0; j < n; j++) c[j] = c[j] + v * b[j];
+}
+
+static void portable_spmm_nn(int M, int N, const mlp_csr *x, const float *B, int ldb, const float *start, float *C,
+                             int ldc, const mlp_epi *ep) {
+    for (int r = 0; r < M; r++) {
+        float *c = C + (ptrdiff_t)r * ldc;
+        for (int j = 0; j < N; j++) c[j] = start[j];
+        const uint64_t e0 = x->off[r], e1 = e0 + x->cnt[r];
+        for (uint64_t e = e0; e < e1; e++) axpy_row(c, x->val[e], B + (ptrdiff_t)x->idx[e] * ldb, N);
+        if (ep) portable_epilogue(ep, C, ldc, r, 1, N);
+    }
+}
+
+static void portable_spmm_nn_dense(int M, int N, int K, const float *A, int lda, float cval, const float *B, int ldb,
+                                   const float *start, float *C, int ldc, const mlp_epi *ep) {
+    for (int r = 0; r < M; r++) {
+        float *c = C + (ptrdiff_t)r * ldc;
+        const float *a = A + (ptrdiff_t)r * lda;
+        for (int j = 0; j < N; j++) c[j] = start[j];
+        for (int i = 0; i < K; i++)
+            if (a[i] != cval) axpy_row(c, a[i] - cval, B + (ptrdiff_t)i * ldb, N);
+        if (ep) portable_epilogue(ep, C, ldc, r, 1, N);
+    }
+}
+
+static void portable_spmm_tn_sgd(int D, int N, const mlp_csc_block *blocks, int nblocks, const float *G, int ldg,
+                                 const float *start, float *W, float *V, int ldw, float lr, float wd, float mom,
+                                 float *S) {
+    enum { CB = 256 }; /* columns per pass: the gradient row stays on the stack */
+    float g[CB];
+    for (int j0 = 0; j0 < N; j0 += CB) {
+        const int nc = N - j0 < CB ? N - j0 : CB;
+        for (int j = 0; j < nc; j++) S[j0 + j] = 0.0f;
+        for (int i = 0; i < D; i++) {
+            for (int j = 0; j < nc; j++) g[j] = start[j0 + j];
+            for (int b = 0; b < nblocks; b++) {
+                const mlp_csc_block *bl = &blocks[b];
+                for (uint32_t e = bl->pstart[i]; e < bl->pstart[i + 1]; e++)
+                    axpy_row(g, bl->val[e], G + (ptrdiff_t)bl->row[e] * ldg + j0, nc);
+            }
+            float *w = W + (ptrdiff_t)i * ldw + j0;
+            portable_sgd(w, V + (ptrdiff_t)i * ldw + j0, g, (size_t)nc, lr, wd, mom);
+            for (int j = 0; j < nc; j++) S[j0 + j] = S[j0 + j] + w[j];
+        }
+    }
+}
+
+static const mlp_kernel_table portable_table = {portable_nn,  portable_tn,      portable_act,
+                                                portable_act_backward, portable_sgd, portable_exp,
+                                                portable_spmm_nn, portable_spmm_nn_dense, portable_spmm_tn_sgd};
 
 const mlp_kernel_table *mlp_kernel_table_get(mlp_kernels k) {
     switch (k) {
     case MLP_KERNELS_PORTABLE: return &portable_table;
     case MLP_KERNELS_AVX2: return mlp_gemm_avx2_table();
     case MLP_KERNELS_AVX512: return mlp_gemm_avx512_table();
+    case MLP_KERNELS_BLAS: return mlp_gemm_blas_table();
     default: return NULL;
     }
 }
@@ -146,17 +258,34 @@ typedef struct gemm_call {
     const float *bias;
     float *C;
     int ldc;
+    const mlp_epi *ep;
 } gemm_call;
+
+/* The epilogue of a part: its pointers moved to the part's origin (r0, c0). */
+static mlp_epi epi_shift(const mlp_epi *ep, int r0, int c0) {
+    mlp_epi e = *ep;
+    if (e.f) e.f += r0 * e.ldf + c0;
+    if (e.d) e.d += r0 * e.ldd + c0;
+    if (e.w) e.w += r0 * e.ldw + c0;
+    if (e.v) e.v += r0 * e.ldw + c0;
+    return e;
+}
 
 static void gemm_call_part(const gemm_call *g, int r0, int r1, int c0, int c1) {
     if (r1 <= r0 || c1 <= c0) return;
     const float *B = g->B + c0;
     float *C = g->C + (ptrdiff_t)r0 * g->ldc + c0;
+    mlp_epi part;
+    const mlp_epi *ep = NULL;
+    if (g->ep) {
+        part = epi_shift(g->ep, r0, c0);
+        ep = &part;
+    }
     if (g->tn)
-        g->table->gemm_tn(r1 - r0, c1 - c0, g->K, g->A + r0, g->lda, B, g->ldb, C, g->ldc);
+        g->table->gemm_tn(r1 - r0, c1 - c0, g->K, g->A + r0, g->lda, B, g->ldb, C, g->ldc, ep);
     else
         g->table->gemm_nn(r1 - r0, c1 - c0, g->K, g->A + (ptrdiff_t)r0 * g->lda, g->lda, B, g->ldb,
-                          g->bias ? g->bias + c0 : NULL, C, g->ldc);
+                          g->bias ? g->bias + c0 : NULL, C, g->ldc, ep);
 }
 
 /* Part `part` of `parts` of [0, n), cut at multiples of grain: returns the start (the end is part+1's). */
@@ -194,21 +323,21 @@ static void gemm_run(const gemm_call *g, int threads, int M, int N) {
 
 /* A path without a table (AUTO, or not compiled in) falls back to the portable kernels rather than
  * crashing; callers are expected to pass a resolved, supported path. */
-static const mlp_kernel_table *table_or_portable(mlp_kernels k) {
+const mlp_kernel_table *mlp_kernels_of(mlp_kernels k) {
     const mlp_kernel_table *t = mlp_kernel_table_get(k);
     return t ? t : &portable_table;
 }
 
 void mlp_gemm_nn(mlp_kernels k, int threads, int M, int N, int K, const float *A, int lda, const float *B,
-                 int ldb, const float *bias, float *C, int ldc) {
+                 int ldb, const float *bias, float *C, int ldc, const mlp_epi *ep) {
     if (M <= 0 || N <= 0) return;
-    gemm_call g = {table_or_portable(k), 0, K, A, lda, B, ldb, bias, C, ldc};
+    gemm_call g = {mlp_kernels_of(k), 0, K, A, lda, B, ldb, bias, C, ldc, ep};
     gemm_run(&g, threads, M, N);
 }
 
 void mlp_gemm_tn(mlp_kernels k, int threads, int M, int N, int K, const float *A, int lda, const float *B,
-                 int ldb, float *C, int ldc) {
+                 int ldb, float *C, int ldc, const mlp_epi *ep) {
     if (M <= 0 || N <= 0) return;
-    gemm_call g = {table_or_portable(k), 1, K, A, lda, B, ldb, NULL, C, ldc};
+    gemm_call g = {mlp_kernels_of(k), 1, K, A, lda, B, ldb, NULL, C, ldc, ep};
     gemm_run(&g, threads, M, N);
 }

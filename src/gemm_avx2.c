@@ -17,9 +17,12 @@
 
 const mlp_kernel_table *mlp_gemm_avx2_table(void);
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(MLP_NO_SIMD)
 
 #include <immintrin.h>
+
+#define VMATH_FN static inline __attribute__((always_inline, target("avx2,fma")))
+#include "vmath.h"
 
 #define AVX2_FN __attribute__((target("avx2,fma")))
 #define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma")))
@@ -43,6 +46,10 @@ typedef struct tile_args {
     float *c;
     ptrdiff_t ldc;
     __m256i tail; /* lanes of the last vector (sign bit set = valid); used only when masked */
+    /* SGD tiles: the tile is the gradient of w (momentum v), both with leading dimension ldw */
+    float *w, *v;
+    ptrdiff_t ldw;
+    float lr, wd, mom;
 } tile_args;
 
 /* Vector v (of nv) at p: the last one goes through the mask in a masked tile. */
@@ -90,8 +97,25 @@ AVX2_INLINE void store_vec(float *p, int v, int nv, int masked, __m256i tail, __
         store_vec(cr, 1, nv, masked, t->tail, c##r##1);            \
     }
 
-/* One tile of mr rows x nv vectors (the last one masked if `masked`) over the chunk's kc steps. */
-AVX2_INLINE void tile(const int mr, const int nv, const int masked, const tile_args *t) {
+/* The SGD rule on row r of the tile instead of storing it (internal.h's MLP_EPI_SGD, same operations):
+ *   v = mom v + (g + wd w);  w = w - lr v                                                            */
+#define SGD_VEC(r, x)                                                                                \
+    if (nv > x) {                                                                                    \
+        float *wp = t->w + r * t->ldw + 8 * x, *vp = t->v + r * t->ldw + 8 * x;                     \
+        const __m256 w_ = load_vec(wp, 0, 1, masked && x == nv - 1, t->tail);                       \
+        const __m256 v_ = _mm256_add_ps(_mm256_mul_ps(mom, load_vec(vp, 0, 1, masked && x == nv - 1, t->tail)), \
+                                        _mm256_add_ps(c##r##x, _mm256_mul_ps(wd, w_)));             \
+        store_vec(vp, 0, 1, masked && x == nv - 1, t->tail, v_);                                     \
+        store_vec(wp, 0, 1, masked && x == nv - 1, t->tail, _mm256_sub_ps(w_, _mm256_mul_ps(lr, v_))); \
+    }
+#define ACC_SGD(r)                                                                                   \
+    if (mr > r) {                                                                                    \
+        SGD_VEC(r, 0) SGD_VEC(r, 1)                                                                  \
+    }
+
+/* One tile of mr rows x nv vectors (the last one masked if `masked`) over the chunk's kc steps; stored, or
+ * (sgd) applied as a gradient. */
+AVX2_INLINE void tile(const int mr, const int nv, const int masked, const int sgd, const tile_args *t) {
     ACC_DECL(0);
     ACC_DECL(1);
     ACC_DECL(2);
@@ -119,18 +143,26 @@ AVX2_INLINE void tile(const int mr, const int nv, const int masked, const tile_a
         ak += a_ks;
         bk += ldb;
     }
-    ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3) ACC_STORE(4) ACC_STORE(5)
+    if (sgd) {
+        const __m256 lr = _mm256_set1_ps(t->lr), wd = _mm256_set1_ps(t->wd), mom = _mm256_set1_ps(t->mom);
+        ACC_SGD(0) ACC_SGD(1) ACC_SGD(2) ACC_SGD(3) ACC_SGD(4) ACC_SGD(5)
+    } else {
+        ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3) ACC_STORE(4) ACC_STORE(5)
+    }
 }
 
-/* The 24 instantiations (rows 1..6 x vectors 1..2 x plain/masked), called through a table. */
+/* The 48 instantiations (rows 1..6 x vectors 1..2 x plain/masked x store/SGD), called through a table. */
 typedef void (*tile_fn)(const tile_args *t);
-#define TILE_FN(m, n, s) \
-    static AVX2_FN void tile_##m##x##n##s(const tile_args *t) { tile(m, n, s, t); }
-#define TILE_ROW(m) TILE_FN(m, 1, 0) TILE_FN(m, 2, 0) TILE_FN(m, 1, 1) TILE_FN(m, 2, 1)
+#define TILE_FN(m, n, s, g) \
+    static AVX2_FN void tile_##m##x##n##s##g(const tile_args *t) { tile(m, n, s, g, t); }
+#define TILE_ROW(m) \
+    TILE_FN(m, 1, 0, 0) TILE_FN(m, 2, 0, 0) TILE_FN(m, 1, 1, 0) TILE_FN(m, 2, 1, 0) \
+    TILE_FN(m, 1, 0, 1) TILE_FN(m, 2, 0, 1) TILE_FN(m, 1, 1, 1) TILE_FN(m, 2, 1, 1)
 TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6)
-#define TILE_PTRS(m) {{tile_##m##x10, tile_##m##x20}, {tile_##m##x11, tile_##m##x21}}
-static const tile_fn tile_fns[MR][2][NV_MAX] = {TILE_PTRS(1), TILE_PTRS(2), TILE_PTRS(3),
-                                                TILE_PTRS(4), TILE_PTRS(5), TILE_PTRS(6)};
+#define TILE_PTRS(m) {{{tile_##m##x100, tile_##m##x200}, {tile_##m##x110, tile_##m##x210}}, \
+                      {{tile_##m##x101, tile_##m##x201}, {tile_##m##x111, tile_##m##x211}}}
+static const tile_fn tile_fns[MR][2][2][NV_MAX] = {TILE_PTRS(1), TILE_PTRS(2), TILE_PTRS(3),
+                                                   TILE_PTRS(4), TILE_PTRS(5), TILE_PTRS(6)};
 
 /* K <= 0: every chain is just its start value. */
 static void fill_start(int M, int N, const float *bias, float *C, int ldc) {
@@ -145,9 +177,11 @@ static AVX2_FN __m256i lane_mask(int lanes) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* Columns [j0, j0 + nc) of C, all rows, k chunk [k0, k0 + kc). */
-static AVX2_FN void block(int M, int nc, int k0, int kc, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks,
-                          const float *B, int ldb, const float *bias, float *C, int ldc) {
+/* Columns [jb, jb + nc) of C, all rows, k chunk [k0, k0 + kc); the epilogue (if any: only on the last
+ * chunk) runs on each tile as soon as it is stored. */
+static AVX2_FN void block(int M, int jb, int nc, int k0, int kc, const float *A, ptrdiff_t a_rs,
+                          ptrdiff_t a_ks, const float *B, int ldb, const float *bias, float *C, int ldc,
+                          const mlp_epi *ep) {
     tile_args t;
     t.kc = kc;
     t.a_rs = a_rs;
@@ -155,26 +189,39 @@ static AVX2_FN void block(int M, int nc, int k0, int kc, const float *A, ptrdiff
     t.ldb = ldb;
     t.ldc = ldc;
     t.accumulate = k0 > 0;
+    const int sgd = ep && ep->kind == MLP_EPI_SGD;
+    if (sgd) {
+        t.ldw = ep->ldw;
+        t.lr = ep->lr;
+        t.wd = ep->wd;
+        t.mom = ep->mom;
+    }
     for (int i0 = 0; i0 < M; i0 += MR) {
         const int mr = min_int(MR, M - i0);
         for (int j0 = 0; j0 < nc; j0 += NR) {
             const int nw = min_int(NR, nc - j0), nv = (nw + 7) / 8, lanes = nw - 8 * (nv - 1);
             t.a = A + i0 * a_rs + k0 * a_ks;
-            t.b = B + (ptrdiff_t)k0 * ldb + j0;
-            t.bias = bias ? bias + j0 : NULL;
-            t.c = C + (ptrdiff_t)i0 * ldc + j0;
+            t.b = B + (ptrdiff_t)k0 * ldb + jb + j0;
+            t.bias = bias ? bias + jb + j0 : NULL;
+            t.c = C + (ptrdiff_t)i0 * ldc + jb + j0;
             t.tail = lane_mask(lanes);
-            tile_fns[mr - 1][lanes < 8][nv - 1](&t);
+            if (sgd) {
+                t.w = ep->w + i0 * ep->ldw + jb + j0;
+                t.v = ep->v + i0 * ep->ldw + jb + j0;
+            }
+            tile_fns[mr - 1][sgd][lanes < 8][nv - 1](&t);
+            if (ep && !sgd) vm_epilogue(ep, C, ldc, i0, jb + j0, mr, nw);
         }
     }
 }
 
 /* Shared body of nn (a_rs = lda, a_ks = 1) and tn (a_rs = 1, a_ks = lda). */
 static AVX2_FN void gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, ptrdiff_t a_ks, const float *B,
-                         int ldb, const float *bias, float *C, int ldc) {
+                         int ldb, const float *bias, float *C, int ldc, const mlp_epi *ep) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
         fill_start(M, N, bias, C, ldc);
+        if (ep) vm_epilogue(ep, C, ldc, 0, 0, M, N);
         return;
     }
     /* Blocks of B (kc x nc) of at most B_BUDGET bytes, so that all row tiles stream over a block that
@@ -193,22 +240,234 @@ static AVX2_FN void gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, pt
     for (int j0 = 0; j0 < N; j0 += nc_max) {
         const int nc = min_int(nc_max, N - j0);
         for (int k0 = 0; k0 < K; k0 += kc_max)
-            block(M, nc, k0, min_int(kc_max, K - k0), A, a_rs, a_ks, B + j0, ldb, bias ? bias + j0 : NULL, C + j0,
-                  ldc);
+            block(M, j0, nc, k0, min_int(kc_max, K - k0), A, a_rs, a_ks, B, ldb, bias, C, ldc,
+                  k0 + kc_max >= K ? ep : NULL);
+    }
+}
+
+/* ------------------------------------------------------------------ sparse first layer (internal.h)
+ *
+ * As in gemm_avx512.c, with 8-float vectors: column blocks of up to SNV vectors (64 floats) in named registers;
+ * the last vector of a block goes through vmaskmov. Same chains, so the same bits as the AVX-512 kernels. */
+enum { SNV = 8 };
+
+AVX2_INLINE __m256 sp_load(const float *p, int v, int nv, __m256i tail) {
+    return v == nv - 1 ? _mm256_maskload_ps(p, tail) : _mm256_loadu_ps(p);
+}
+AVX2_INLINE void sp_store(float *p, int v, int nv, __m256i tail, __m256 x) {
+    if (v == nv - 1)
+        _mm256_maskstore_ps(p, tail, x);
+    else
+        _mm256_storeu_ps(p, x);
+}
+
+#define SV_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define SV_LD(p, v) sp_load((p) + 8 * (v), v, nv, tail)
+#define SV_ST(p, v, x) sp_store((p) + 8 * (v), v, nv, tail, x)
+#define SV_DECL(v) __m256 acc##v = _mm256_setzero_ps();
+#define SV_LOAD(v) if (nv > v) acc##v = SV_LD(sv_c, v);
+#define SV_STORE(v) if (nv > v) SV_ST(sv_c, v, acc##v);
+#define SV_COPY(v) if (nv > v) SV_ST(sv_c, v, SV_LD(sv_s, v));
+#define SV_FMA(v) if (nv > v) acc##v = _mm256_fmadd_ps(sv_a, SV_LD(sv_b, v), acc##v);
+
+AVX2_INLINE void sp_rows_blocked(const int nv, int M, const mlp_csr *x, uint32_t *cur, const float *B, ptrdiff_t ldb,
+                                 const float *start, float *C, ptrdiff_t ldc, __m256i tail, int K) {
+    const int PB = 16384 / (32 * nv);
+    const float *sv_s = start;
+    for (int r = 0; r < M; r++) {
+        float *sv_c = C + r * ldc;
+        cur[r] = 0;
+        SV_ALL(SV_COPY)
+    }
+    for (int i1 = PB; i1 - PB < K; i1 += PB) {
+        for (int r = 0; r < M; r++) {
+            const uint16_t *idx = x->idx + x->off[r];
+            const float *val = x->val + x->off[r];
+            uint32_t e = cur[r];
+            const uint32_t n = x->cnt[r];
+            if (e >= n || idx[e] >= i1) continue;
+            float *sv_c = C + r * ldc;
+            SV_ALL(SV_DECL)
+            SV_ALL(SV_LOAD)
+            for (; e < n && idx[e] < i1; e++) {
+                const __m256 sv_a = _mm256_set1_ps(val[e]);
+                const float *sv_b = B + (ptrdiff_t)idx[e] * ldb;
+                SV_ALL(SV_FMA)
+            }
+            cur[r] = e;
+            SV_ALL(SV_STORE)
+        }
+    }
+}
+
+AVX2_INLINE void sp_rows_dense_blocked(const int nv, int M, int K, const float *A, ptrdiff_t lda, float cval,
+                                       const float *B, ptrdiff_t ldb, const float *start, float *C, ptrdiff_t ldc,
+                                       __m256i tail) {
+    const int PB = 16384 / (32 * nv) / 8 * 8;
+    const __m256 cv = _mm256_set1_ps(cval);
+    const float *sv_s = start;
+    for (int r = 0; r < M; r++) {
+        float *sv_c = C + r * ldc;
+        SV_ALL(SV_COPY)
+    }
+    for (int b0 = 0; b0 < K; b0 += PB) {
+        const int b1 = min_int(K, b0 + PB);
+        for (int r = 0; r < M; r++) {
+            const float *a = A + r * lda;
+            float *sv_c = C + r * ldc;
+            /* the row's next block, needed on the next pass: rows are visited a block at a time, a stride the
+             * hardware prefetchers do not follow */
+            for (int i = b1; i < b1 + PB && i < K; i += 16) __builtin_prefetch(a + i, 0, 3);
+            SV_ALL(SV_DECL)
+            SV_ALL(SV_LOAD)
+            unsigned any = 0;
+            for (int i0 = b0; i0 < b1; i0 += 8) {
+                unsigned m;
+                if (b1 - i0 >= 8) {
+                    m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(a + i0), cv, _CMP_NEQ_UQ));
+                } else {
+                    m = 0;
+                    for (int i = i0; i < b1; i++) m |= (unsigned)(a[i] != cval) << (i - i0);
+                }
+                any |= m;
+                while (m) {
+                    const int i = i0 + __builtin_ctz(m);
+                    m &= m - 1;
+                    const __m256 sv_a = _mm256_set1_ps(a[i] - cval);
+                    const float *sv_b = B + (ptrdiff_t)i * ldb;
+                    SV_ALL(SV_FMA)
+                }
+            }
+            if (any) {
+                SV_ALL(SV_STORE)
+            }
+        }
+    }
+}
+
+#define SV_GSTART(v) if (nv > v) acc##v = SV_LD(start, v);
+#define SV_SUM0(v) __m256 sum##v = _mm256_setzero_ps();
+#define SV_SGD(v)                                                                                   \
+    if (nv > v) {                                                                                   \
+        const __m256 wv = SV_LD(w, v);                                                              \
+        const __m256 vv = _mm256_add_ps(_mm256_mul_ps(momv, SV_LD(vp, v)), _mm256_add_ps(acc##v, _mm256_mul_ps(wdv, wv))); \
+        const __m256 wn = _mm256_sub_ps(wv, _mm256_mul_ps(lrv, vv));                                \
+        SV_ST(vp, v, vv);                                                                           \
+        SV_ST(w, v, wn);                                                                            \
+        sum##v = _mm256_add_ps(sum##v, wn);                                                         \
+    }
+#define SV_SUMST(v) if (nv > v) SV_ST(S, v, sum##v);
+AVX2_INLINE void sp_grad_block(const int nv, int D, const mlp_csc_block *blocks, int nblocks, const float *G,
+                               ptrdiff_t ldg, const float *start, float *W, float *V, ptrdiff_t ldw, float lr,
+                               float wd, float mom, float *S, __m256i tail) {
+    const __m256 lrv = _mm256_set1_ps(lr), wdv = _mm256_set1_ps(wd), momv = _mm256_set1_ps(mom);
+    SV_ALL(SV_SUM0)
+    for (int i = 0; i < D; i++) {
+        SV_ALL(SV_DECL)
+        SV_ALL(SV_GSTART)
+        for (int b = 0; b < nblocks; b++) {
+            const mlp_csc_block *bl = &blocks[b];
+            for (uint32_t e = bl->pstart[i]; e < bl->pstart[i + 1]; e++) {
+                const __m256 sv_a = _mm256_set1_ps(bl->val[e]);
+                const float *sv_b = G + (ptrdiff_t)bl->row[e] * ldg;
+                SV_ALL(SV_FMA)
+            }
+        }
+        float *w = W + (ptrdiff_t)i * ldw, *vp = V + (ptrdiff_t)i * ldw;
+        SV_ALL(SV_SGD)
+    }
+    SV_ALL(SV_SUMST)
+}
+
+#define SP_DISPATCH(call)       \
+    switch (nv) {               \
+    case 1: call(1); break;     \
+    case 2: call(2); break;     \
+    case 3: call(3); break;     \
+    case 4: call(4); break;     \
+    case 5: call(5); break;     \
+    case 6: call(6); break;     \
+    case 7: call(7); break;     \
+    default: call(8); break;    \
+    }
+
+static AVX2_FN void avx2_spmm_nn(int M, int N, const mlp_csr *x, const float *B, int ldb, const float *start,
+                                 float *C, int ldc, const mlp_epi *ep) {
+    int K = 0; /* the inputs end with the last entry of any row */
+    for (int r = 0; r < M; r++)
+        if (x->cnt[r] && x->idx[x->off[r] + x->cnt[r] - 1] + 1 > K) K = x->idx[x->off[r] + x->cnt[r] - 1] + 1;
+    enum { RB = 256 };
+    uint32_t cur[RB];
+    for (int j0 = 0; j0 < N; j0 += 8 * SNV) {
+        const int nw = min_int(8 * SNV, N - j0), nv = (nw + 7) / 8;
+        const __m256i tail = lane_mask(nw - 8 * (nv - 1));
+        for (int r0 = 0; r0 < M; r0 += RB) {
+            const int m = min_int(RB, M - r0);
+            const mlp_csr part = {x->off + r0, x->cnt + r0, x->idx, x->val};
+#define SP_CALL(k) sp_rows_blocked(k, m, &part, cur, B + j0, ldb, start + j0, C + (ptrdiff_t)r0 * ldc + j0, ldc, tail, K)
+            SP_DISPATCH(SP_CALL)
+#undef SP_CALL
+        }
+    }
+    if (ep)
+        for (int r = 0; r < M; r++) vm_epilogue(ep, C, ldc, r, 0, 1, N);
+}
+
+static AVX2_FN void avx2_spmm_nn_dense(int M, int N, int K, const float *A, int lda, float cval, const float *B,
+                                       int ldb, const float *start, float *C, int ldc, const mlp_epi *ep) {
+    enum { RB = 32 };
+    for (int j0 = 0; j0 < N; j0 += 8 * SNV) {
+        const int nw = min_int(8 * SNV, N - j0), nv = (nw + 7) / 8;
+        const __m256i tail = lane_mask(nw - 8 * (nv - 1));
+        for (int r0 = 0; r0 < M; r0 += RB) {
+            const int m = min_int(RB, M - r0);
+#define SP_CALL(k)                                                                                          \
+    sp_rows_dense_blocked(k, m, K, A + (ptrdiff_t)r0 * lda, lda, cval, B + j0, ldb, start + j0,              \
+                          C + (ptrdiff_t)r0 * ldc + j0, ldc, tail)
+            SP_DISPATCH(SP_CALL)
+#undef SP_CALL
+        }
+    }
+    if (ep)
+        for (int r = 0; r < M; r++) vm_epilogue(ep, C, ldc, r, 0, 1, N);
+}
+
+static AVX2_FN void avx2_spmm_tn_sgd(int D, int N, const mlp_csc_block *blocks, int nblocks, const float *G, int ldg,
+                                     const float *start, float *W, float *V, int ldw, float lr, float wd, float mom,
+                                     float *S) {
+    for (int j0 = 0; j0 < N; j0 += 8 * SNV) {
+        const int nw = min_int(8 * SNV, N - j0), nv = (nw + 7) / 8;
+        const __m256i tail = lane_mask(nw - 8 * (nv - 1));
+#define SP_CALL(k) \
+    sp_grad_block(k, D, blocks, nblocks, G + j0, ldg, start + j0, W + j0, V + j0, ldw, lr, wd, mom, S + j0, tail)
+        SP_DISPATCH(SP_CALL)
+#undef SP_CALL
     }
 }
 
 static AVX2_FN void avx2_nn(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                            const float *bias, float *C, int ldc) {
-    gemm(M, N, K, A, lda, 1, B, ldb, bias, C, ldc);
+                            const float *bias, float *C, int ldc, const mlp_epi *ep) {
+    gemm(M, N, K, A, lda, 1, B, ldb, bias, C, ldc, ep);
 }
 
 static AVX2_FN void avx2_tn(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                            int ldc) {
-    gemm(M, N, K, A, 1, lda, B, ldb, NULL, C, ldc);
+                            int ldc, const mlp_epi *ep) {
+    gemm(M, N, K, A, 1, lda, B, ldb, NULL, C, ldc, ep);
 }
 
-static const mlp_kernel_table avx2_table = {avx2_nn, avx2_tn};
+static AVX2_FN void avx2_act(mlp_act a, const float *u, float *f, float *d, size_t n) { vm_act_rows(a, u, f, d, n); }
+static AVX2_FN void avx2_act_backward(mlp_act a, const float *u, const float *dout, float *du, size_t n) {
+    vm_act_backward_rows(a, u, dout, du, n);
+}
+static AVX2_FN void avx2_sgd(float *w, float *v, const float *g, size_t n, float lr, float wd, float mom) {
+    vm_sgd_rows(w, v, g, n, lr, wd, mom);
+}
+
+static AVX2_FN void avx2_exp(const float *x, float *e, float *em1, size_t n) { vm_exp_rows(x, e, em1, n); }
+
+static const mlp_kernel_table avx2_table = {avx2_nn,          avx2_tn,            avx2_act,
+                                           avx2_act_backward, avx2_sgd,           avx2_exp,
+                                           avx2_spmm_nn,     avx2_spmm_nn_dense, avx2_spmm_tn_sgd};
 
 const mlp_kernel_table *mlp_gemm_avx2_table(void) { return &avx2_table; }
 

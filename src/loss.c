@@ -193,7 +193,22 @@ static int argmax_first(const float *row, int K) {
     return best;
 }
 
-/* Each row is read completely before its gradient is written, so dlogits may even alias logits. */
+/* One float row: E_n (double), the argmax check and, if drow is not NULL, the scaled float gradient. Each row
+ * is read completely before its gradient is written, so drow may even alias row. */
+static double loss_float_row(const mlp_loss_cfg *cfg, const float *row, int t, int K, float *drow, double scale,
+                             int *ok) {
+    double x[MLP_MAX_CLASSES], dx[MLP_MAX_CLASSES];
+    *ok = 0;
+    if (K < 1 || K > MLP_MAX_CLASSES) return NAN; /* callers check; this tells the compiler x gets filled */
+    *ok = argmax_first(row, K) == t;
+    x[0] = row[0];
+    for (int k = 1; k < K; k++) x[k] = row[k];
+    double E = loss_row(cfg, x, t, K, dx);
+    if (drow)
+        for (int k = 0; k < K; k++) drow[k] = (float)(scale * dx[k]);
+    return E;
+}
+
 double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
                      float *dlogits, float grad_scale, int *n_correct) {
     if (n_correct) *n_correct = 0;
@@ -203,17 +218,30 @@ double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const uint8_t
     double total = 0.0;
     int correct = 0;
     for (int n = 0; n < N; n++) {
-        const float *row = logits + (size_t)n * (size_t)K;
-        int t = labels[n];
-        double x[MLP_MAX_CLASSES], dx[MLP_MAX_CLASSES];
-        correct += argmax_first(row, K) == t;
-        for (int k = 0; k < K; k++) x[k] = row[k];
-        total += loss_row(cfg, x, t, K, dx);
-        if (dlogits) {
-            float *drow = dlogits + (size_t)n * (size_t)K;
-            for (int k = 0; k < K; k++) drow[k] = (float)((double)grad_scale * dx[k]);
-        }
+        int ok;
+        total += loss_float_row(cfg, logits + (size_t)n * (size_t)K, labels[n], K,
+                                dlogits ? dlogits + (size_t)n * (size_t)K : NULL, (double)grad_scale, &ok);
+        correct += ok;
     }
     if (n_correct) *n_correct = correct;
     return total;
+}
+
+/* Per row (internal.h): the same values mlp_loss_eval adds up, so a caller summing row_loss in row order gets
+ * its result bitwise. */
+void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
+                   float *dlogits, float grad_scale, double *row_loss, unsigned char *row_ok) {
+    if (!cfg || K < 1 || K > MLP_MAX_CLASSES) {
+        for (int n = 0; n < N; n++) {
+            row_loss[n] = NAN;
+            if (row_ok) row_ok[n] = 0;
+        }
+        return;
+    }
+    for (int n = 0; n < N; n++) {
+        int ok;
+        row_loss[n] = loss_float_row(cfg, logits + (size_t)n * (size_t)K, labels[n], K,
+                                     dlogits ? dlogits + (size_t)n * (size_t)K : NULL, (double)grad_scale, &ok);
+        if (row_ok) row_ok[n] = (unsigned char)ok;
+    }
 }

@@ -7,12 +7,22 @@
  *             G_{l-1} = (G_l W_l) * f'(u_{l-1})
  * W_l is stored [out x in] (PyTorch's nn.Linear layout); the forward kernel reads the transposed copy
  * wt_l [in x out], which is refreshed whenever the parameters change, so that every kernel is of the
- * form "broadcast a scalar of A, stream a row of B" and each output is a sequential chain over k. */
+ * form "broadcast a scalar of A, stream a row of B" and each output is a sequential chain over k.
+ *
+ * Besides the public forward/backward, this file holds the three parts of the trainer's fused step
+ * (mlp_step_*, see internal.h): the same arithmetic, element for element, as mlp_net_forward +
+ * mlp_loss_eval + mlp_net_backward + mlp_sgd_step, arranged so that two threads can share a step with two
+ * barriers and no reduction (tests/test_fused.c checks the bitwise equality). */
 #include "internal.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every buffer in a block */
 
@@ -107,6 +117,8 @@ mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp
         work += 2 * round_up((size_t)max_batch * out) + round_up(in * out);
     }
     work += 2 * round_up((size_t)max_batch * max_width);
+    work += round_up(2 * (size_t)max_batch * (sizeof(double) + sizeof(int)) / sizeof(float)); /* eval rows */
+    work += round_up(2 * (size_t)arch->width[1]);                                                /* sparse0 */
     net->n_params = n_params;
 
     net->params = alloc_floats(n_params);
@@ -126,7 +138,12 @@ mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp
         net->wt[l] = p, p += round_up((size_t)arch->width[l] * (size_t)arch->width[l + 1]);
     }
     net->delta[0] = p, p += round_up((size_t)max_batch * max_width);
-    net->delta[1] = p;
+    net->delta[1] = p, p += round_up((size_t)max_batch * max_width);
+    net->eval_loss = (double *)(void *)p;
+    net->eval_pred = (int *)(void *)(net->eval_loss + 2 * (size_t)max_batch);
+    p += round_up(2 * (size_t)max_batch * (sizeof(double) + sizeof(int)) / sizeof(float));
+    net->sparse0 = p;
+    net->input_sparse = 1;
     return MLP_OK;
 }
 
@@ -151,17 +168,20 @@ mlp_status mlp_net_set_exec(mlp_net *net, int threads, mlp_kernels kernels, mlp_
     return MLP_OK;
 }
 
-/* wt_l[i][o] = W_l[o][i] */
-static void transpose_weights(mlp_net *net, int l) {
-    const int in = net->arch.width[l], out = net->arch.width[l + 1];
-    const float *W = net->params + net->w_off[l];
-    float *wt = net->wt[l];
-    for (int o = 0; o < out; o++)
-        for (int i = 0; i < in; i++) wt[(size_t)i * out + o] = W[(size_t)o * in + i];
+/* dst[c][r] = src[r][c] for a rows x cols src, in 32 x 32 blocks (both sides stay in L1). */
+void mlp_transpose(float *dst, const float *src, int rows, int cols) {
+    enum { TB = 32 };
+    for (int r0 = 0; r0 < rows; r0 += TB)
+        for (int c0 = 0; c0 < cols; c0 += TB) {
+            const int r1 = r0 + TB < rows ? r0 + TB : rows, c1 = c0 + TB < cols ? c0 + TB : cols;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+        }
 }
 
 void mlp_net_params_changed(mlp_net *net) {
-    for (int l = 0; l < net->arch.n_layers; l++) transpose_weights(net, l);
+    for (int l = 0; l < net->arch.n_layers; l++)
+        mlp_transpose(net->wt[l], net->params + net->w_off[l], net->arch.width[l + 1], net->arch.width[l]);
 }
 
 void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng) {
@@ -176,22 +196,104 @@ void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng) {
     mlp_net_params_changed(net);
 }
 
-const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
+/* ------------------------------------------------------------------ forward and backward */
+
+/* Rows [r0, r1) of x through every layer: u_l and a_l of those rows (the workspace's rows r0..r1). Each
+ * row's results are independent of the others, so threads can take disjoint row ranges. */
+void mlp_net_forward_rows(mlp_net *net, const float *x, int r0, int r1, const float *start0, float c) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
     const int L = net->arch.n_layers;
-    const float *in = x;
+    if (r1 <= r0) return;
+    const float *in = x + (size_t)r0 * net->arch.width[0];
     for (int l = 0; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        mlp_gemm_nn(net->kernels, net->threads, n, w_out, w_in, in, w_in, net->wt[l], w_out,
-                    net->params + net->b_off[l], net->u[l], w_out);
-        if (l < L - 1) {
-            mlp_act_forward(net->arch.act, net->a[l], net->u[l], (size_t)n * (size_t)w_out);
-            in = net->a[l];
+        float *u = net->u[l] + (size_t)r0 * w_out;
+        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, net->a[l] + (size_t)r0 * w_out, w_out, NULL, 0, NULL, NULL, 0, 0, 0, 0};
+        if (l == 0 && start0)
+            kt->spmm_nn_dense(r1 - r0, w_out, w_in, in, w_in, c, net->wt[0], w_out, start0, u, w_out,
+                              l < L - 1 ? &ep : NULL);
+        else
+            kt->gemm_nn(r1 - r0, w_out, w_in, in, w_in, net->wt[l], w_out, net->params + net->b_off[l], u, w_out,
+                        l < L - 1 ? &ep : NULL);
+        in = net->a[l] + (size_t)r0 * w_out;
+    }
+}
+
+/* Boyer-Moore majority vote over the first rows, then a count of the winner. */
+int mlp_input_background(const float *x, int n, int dim, float *c) {
+    const size_t m = (size_t)(n < 64 ? n : 64) * (size_t)dim;
+    if (m == 0 || dim > 65535) return 0;
+    float cand = x[0];
+    size_t votes = 0, hits = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (votes == 0) cand = x[i], votes = 1;
+        else if (x[i] == cand) votes++;
+        else votes--;
+    }
+    for (size_t i = 0; i < m; i++) hits += x[i] == cand;
+    if (!(hits * 10 >= m * 6)) return 0;
+    *c = cand;
+    return 1;
+}
+
+void mlp_column_sums(float *S, const float *wt, int D, int H) {
+    for (int o = 0; o < H; o++) S[o] = 0.0f;
+    for (int i = 0; i < D; i++) {
+        const float *w = wt + (size_t)i * H;
+        for (int o = 0; o < H; o++) S[o] = S[o] + w[o];
+    }
+}
+
+const float *mlp_net_sparse_start(mlp_net *net, float c) {
+    const int D = net->arch.width[0], H = net->arch.width[1];
+    float *S = net->sparse0, *start = net->sparse0 + H;
+    const float *b = net->params + net->b_off[0];
+    mlp_column_sums(S, net->wt[0], D, H);
+    for (int o = 0; o < H; o++) start[o] = b[o] + c * S[o];
+    return start;
+}
+
+/* multiply-adds of a forward pass per row */
+static double forward_macs_per_row(const mlp_net *net) {
+    double m = 0;
+    for (int l = 0; l < net->arch.n_layers; l++) m += (double)net->arch.width[l] * net->arch.width[l + 1];
+    return m;
+}
+
+/* Threads for a row-parallel pass over n rows: one per 2M multiply-adds at least (waking a thread costs
+ * more than a smaller share saves), at most net->threads and one per row. */
+int mlp_net_row_threads(const mlp_net *net, int n) {
+    double parts = (double)n * forward_macs_per_row(net) / 2e6;
+    int t = net->threads;
+    if (t > n) t = n;
+    if (t > parts) t = (int)parts;
+    return t < 1 ? 1 : t;
+}
+
+const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
+    const int L = net->arch.n_layers;
+    const int threads = mlp_net_row_threads(net, n);
+    if (threads <= 1) {
+        mlp_net_forward_rows(net, x, 0, n, NULL, 0.0f);
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+        {
+            const int parts = omp_get_num_threads(), me = omp_get_thread_num();
+            mlp_net_forward_rows(net, x, (int)((long long)n * me / parts), (int)((long long)n * (me + 1) / parts), NULL,
+                                 0.0f);
         }
+#else
+        mlp_net_forward_rows(net, x, 0, n, NULL, 0.0f);
+#endif
     }
     return net->u[L - 1];
 }
 
+/* The unfused backward pass (the reference composition for the fused step): one product at a time through
+ * the threaded drivers. */
 void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
     const int L = net->arch.n_layers;
     float *G = dlogits;
     for (int l = L - 1; l >= 0; l--) {
@@ -199,7 +301,7 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
         const float *in = l ? net->a[l - 1] : x;
         /* dW [out x in] = G^T [out x n] . in [n x in] */
         mlp_gemm_tn(net->kernels, net->threads, w_out, w_in, n, G, w_out, in, w_in, net->grads + net->w_off[l],
-                    w_in);
+                    w_in, NULL);
         /* db = column sums of G, in row order */
         float *db = net->grads + net->b_off[l];
         memset(db, 0, sizeof(float) * (size_t)w_out);
@@ -209,9 +311,190 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
             /* G_{l-1} [n x in] = (G [n x out] . W [out x in]) * f'(u_{l-1}) */
             float *next = net->delta[(L - 1 - l) & 1];
             mlp_gemm_nn(net->kernels, net->threads, n, w_in, w_out, G, w_out, net->params + net->w_off[l], w_in,
-                        NULL, next, w_in);
-            mlp_act_backward(net->arch.act, next, next, net->u[l - 1], (size_t)n * (size_t)w_in);
+                        NULL, next, w_in, NULL);
+            kt->act_backward(net->arch.act, net->u[l - 1], next, next, (size_t)n * (size_t)w_in);
             G = next;
         }
     }
+}
+
+/* ------------------------------------------------------------------ the fused training step
+ *
+ * Work split for `parts` threads (part = this thread):
+ *   layer 0 (the big one): output units in parts of whole 16-float vectors (cols_of), the same for its forward
+ *     product and its update, so each thread keeps its columns of W_0^T and V_0^T in its own L2;
+ *   the rest of the forward pass, the loss and the backward pass down to G_0: batch rows (rows_of);
+ *   the updates of layers >= 1: output rows in units of 16, dealt out starting from the last thread (the first
+ *     thread has the first columns of layer 0 and the bookkeeping).
+ * Every element is the same chain whoever computes it, so the results do not depend on `parts`. */
+
+static int cols_of(int width, int part, int parts) {
+    const long long units = (width + 15) / 16;
+    const long long at = units * part / parts * 16;
+    return at < width ? (int)at : width;
+}
+
+static int rows_of(int n, int part, int parts) { return (int)((long long)n * part / parts); }
+
+/* Layer 0's output: the step's a0 buffer for a hidden layer, the logits for a one-layer net. */
+static float *layer0_out(mlp_net *net, const mlp_step *s) { return net->arch.n_layers > 1 ? s->a0 : net->u[0]; }
+
+void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
+    const int D = net->arch.width[0], H = net->arch.width[1];
+    const int o0 = cols_of(H, part, parts), o1 = cols_of(H, part + 1, parts);
+    if (o1 <= o0) return;
+    float *out = layer0_out(net, s);
+    mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + o0, H, s->d[0] + o0, H, NULL, NULL, 0, 0, 0, 0};
+    const mlp_epi *epp = net->arch.n_layers > 1 ? &ep : NULL;
+    if (s->sp) {
+        /* start = b + c S for this thread's columns (S: kept by the update of the same columns) */
+        mlp_step_sparse *sp = s->sp;
+        const float *b = net->params + net->b_off[0];
+        for (int o = o0; o < o1; o++) sp->start[o] = b[o] + sp->c * sp->S[o];
+        kt->spmm_nn(s->nb, o1 - o0, &sp->rows, net->wt[0] + o0, H, sp->start + o0, out + o0, H, epp);
+    } else {
+        kt->gemm_nn(s->nb, o1 - o0, D, s->x, D, net->wt[0] + o0, H, net->params + net->b_off[0] + o0, out + o0, H,
+                    epp);
+    }
+}
+
+/* CSC block b of the batch (rows [16b, 16b + 16)) from its CSR rows: a counting sort by input, rows in order. */
+static void build_csc_block(const mlp_step *s, int D, int b) {
+    mlp_step_sparse *sp = s->sp;
+    uint32_t *pstart = sp->pstart + (size_t)b * (D + 1);
+    uint16_t *row = sp->row + (size_t)b * sp->cap;
+    float *val = sp->val + (size_t)b * sp->cap;
+    const int r0 = b * MLP_CSC_ROWS, r1 = r0 + MLP_CSC_ROWS < s->nb ? r0 + MLP_CSC_ROWS : s->nb;
+    memset(pstart, 0, sizeof(uint32_t) * (size_t)(D + 1));
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *idx = sp->rows.idx + sp->rows.off[r];
+        for (uint32_t e = 0; e < sp->rows.cnt[r]; e++) pstart[idx[e] + 1]++;
+    }
+    for (int i = 0; i < D; i++) pstart[i + 1] += pstart[i];
+    /* fill, using pstart[i] as the cursor of input i, then shift back */
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *idx = sp->rows.idx + sp->rows.off[r];
+        const float *v = sp->rows.val + sp->rows.off[r];
+        for (uint32_t e = 0; e < sp->rows.cnt[r]; e++) {
+            const uint32_t at = pstart[idx[e]]++;
+            row[at] = (uint16_t)r;
+            val[at] = v[e];
+        }
+    }
+    for (int i = D; i > 0; i--) pstart[i] = pstart[i - 1];
+    pstart[0] = 0;
+    sp->blocks[b].pstart = pstart;
+    sp->blocks[b].row = row;
+    sp->blocks[b].val = val;
+}
+
+void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
+    const int L = net->arch.n_layers, K = net->arch.width[L];
+    int r0 = rows_of(s->nb, part, parts), r1 = rows_of(s->nb, part + 1, parts);
+    if (s->sp) { /* whole CSC blocks per thread; each builds its blocks */
+        const int nbk = s->sp->nblocks, b0 = (int)((long long)nbk * part / parts), b1 = (int)((long long)nbk * (part + 1) / parts);
+        for (int b = b0; b < b1; b++) build_csc_block(s, net->arch.width[0], b);
+        r0 = b0 * MLP_CSC_ROWS < s->nb ? b0 * MLP_CSC_ROWS : s->nb;
+        r1 = b1 * MLP_CSC_ROWS < s->nb ? b1 * MLP_CSC_ROWS : s->nb;
+    }
+    const int n = r1 - r0;
+    if (n <= 0) return;
+    /* forward through layers 1 .. L-1 */
+    const float *in = layer0_out(net, s);
+    for (int l = 1; l < L; l++) {
+        const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
+        float *out = l < L - 1 ? net->a[l] : net->u[l];
+        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + (size_t)r0 * w_out, w_out, s->d[l] + (size_t)r0 * w_out,
+                      w_out, NULL, NULL, 0, 0, 0, 0};
+        kt->gemm_nn(n, w_out, w_in, in + (size_t)r0 * w_in, w_in, net->wt[l], w_out, net->params + net->b_off[l],
+                    out + (size_t)r0 * w_out, w_out, l < L - 1 ? &ep : NULL);
+        in = out;
+    }
+    /* loss and its gradient at the logits */
+    mlp_loss_rows(s->loss, net->u[L - 1] + (size_t)r0 * K, s->y + r0, n, K, s->g[L - 1] + (size_t)r0 * K,
+                  s->grad_scale, s->row_loss + r0, s->row_ok + r0);
+    /* G_{l-1} = (G_l W_l) * f'(u_{l-1}) down to G_0 */
+    for (int l = L - 1; l >= 1; l--) {
+        const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
+        mlp_epi ep = {MLP_EPI_MUL, net->arch.act, NULL, 0, s->d[l - 1] + (size_t)r0 * w_in, w_in, NULL, NULL, 0, 0, 0, 0};
+        kt->gemm_nn(n, w_in, w_out, s->g[l] + (size_t)r0 * w_out, w_out, net->params + net->w_off[l], w_in, NULL,
+                    s->g[l - 1] + (size_t)r0 * w_in, w_in, &ep);
+    }
+}
+
+/* db = column sums of G [n x w] over rows in order, columns [c0, c1) */
+static void bias_grad(const float *G, int n, int w, int c0, int c1, float *db) {
+    for (int o = c0; o < c1; o++) db[o] = 0.0f;
+    for (int r = 0; r < n; r++) {
+        const float *g = G + (size_t)r * w;
+        for (int o = c0; o < c1; o++) db[o] += g[o];
+    }
+}
+
+/* db, then the SGD rule on the biases */
+static void bias_update(const mlp_kernel_table *kt, const float *G, int n, int w, int c0, int c1, float *db,
+                        float *b, float *vb, const mlp_step *s) {
+    bias_grad(G, n, w, c0, c1, db);
+    kt->sgd(b + c0, vb + c0, db + c0, (size_t)(c1 - c0), s->lr, s->wd, s->mom);
+}
+
+void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
+    const int L = net->arch.n_layers, D = net->arch.width[0], H = net->arch.width[1];
+    /* layer 0: gt0[:, O] = x^T G_0[:, O] with the SGD rule on wt0 / vt0 in the epilogue */
+    const int o0 = cols_of(H, part, parts), o1 = cols_of(H, part + 1, parts);
+    if (o1 > o0 && s->sp) {
+        /* gradient c db + sparse part, SGD, and the new column sums S, for this thread's columns */
+        mlp_step_sparse *sp = s->sp;
+        float *db = net->grads + net->b_off[0];
+        bias_grad(s->g[0], s->nb, H, o0, o1, db);
+        for (int o = o0; o < o1; o++) sp->start[o] = sp->c * db[o];
+        kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->wt[0] + o0,
+                        s->vt0 + o0, H, s->lr, s->wd, s->mom, sp->S + o0);
+        kt->sgd(net->params + net->b_off[0] + o0, net->momentum + net->b_off[0] + o0, db + o0, (size_t)(o1 - o0),
+                s->lr, s->wd, s->mom);
+    } else if (o1 > o0) {
+        mlp_epi ep = {MLP_EPI_SGD, net->arch.act, NULL, 0, NULL, 0, net->wt[0] + o0, s->vt0 + o0, H,
+                      s->lr, s->wd, s->mom};
+        kt->gemm_tn(D, o1 - o0, s->nb, s->x, D, s->g[0] + o0, H, s->gt0 + o0, H, &ep);
+        bias_update(kt, s->g[0], s->nb, H, o0, o1, net->grads + net->b_off[0], net->params + net->b_off[0],
+                    net->momentum + net->b_off[0], s);
+    }
+    /* layers >= 1: units of 16 output rows, unit u to thread parts - 1 - u % parts */
+    int unit = 0;
+    for (int l = 1; l < L; l++) {
+        const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
+        const float *in = l == 1 ? s->a0 : net->a[l - 1];
+        for (int j0 = 0; j0 < w_out; j0 += 16, unit++) {
+            if (parts - 1 - unit % parts != part) continue;
+            const int j1 = j0 + 16 < w_out ? j0 + 16 : w_out;
+            const size_t off = net->w_off[l] + (size_t)j0 * w_in;
+            mlp_epi ep = {MLP_EPI_SGD, net->arch.act, NULL, 0, NULL, 0, net->params + off, net->momentum + off,
+                          w_in, s->lr, s->wd, s->mom};
+            kt->gemm_tn(j1 - j0, w_in, s->nb, s->g[l] + j0, w_out, in, w_in, net->grads + off, w_in, &ep);
+            bias_update(kt, s->g[l], s->nb, w_out, j0, j1, net->grads + net->b_off[l], net->params + net->b_off[l],
+                        net->momentum + net->b_off[l], s);
+            /* the forward copy: wt_l[i][j] = W_l[j][i] for these rows j */
+            const float *W = net->params + net->w_off[l];
+            float *wt = net->wt[l];
+            for (int i = 0; i < w_in; i++)
+                for (int j = j0; j < j1; j++) wt[(size_t)i * w_out + j] = W[(size_t)j * w_in + i];
+        }
+    }
+}
+
+/* Layer 0's weights and momentum move to the transposed layout of the fused step and back. */
+void mlp_step_enter(mlp_net *net, float *vt0, float *S) {
+    const int D = net->arch.width[0], H = net->arch.width[1];
+    mlp_transpose(net->wt[0], net->params + net->w_off[0], H, D);
+    mlp_transpose(vt0, net->momentum + net->w_off[0], H, D);
+    if (S) mlp_column_sums(S, net->wt[0], D, H);
+}
+
+void mlp_step_leave(mlp_net *net, const float *vt0) {
+    const int D = net->arch.width[0], H = net->arch.width[1];
+    mlp_transpose(net->params + net->w_off[0], net->wt[0], D, H);
+    mlp_transpose(net->momentum + net->w_off[0], vt0, D, H);
 }

@@ -95,9 +95,9 @@ static float a_at(const problem *p, int i, int k) {
 
 static void run_path(const problem *p, mlp_kernels k, int threads, float *C) {
     if (p->tn)
-        mlp_gemm_tn(k, threads, p->M, p->N, p->K, p->A, p->lda, p->B, p->ldb, C, p->ldc);
+        mlp_gemm_tn(k, threads, p->M, p->N, p->K, p->A, p->lda, p->B, p->ldb, C, p->ldc, NULL);
     else
-        mlp_gemm_nn(k, threads, p->M, p->N, p->K, p->A, p->lda, p->B, p->ldb, p->bias, C, p->ldc);
+        mlp_gemm_nn(k, threads, p->M, p->N, p->K, p->A, p->lda, p->B, p->ldb, p->bias, C, p->ldc, NULL);
 }
 
 static void run_ref(const problem *p, float *C) {
@@ -363,16 +363,47 @@ TEST(gemm_blocked_large_dimensions) {
     }
 }
 
+/* The optional BLAS path (a `make BLAS=...` build): held to the double reference on every problem (a BLAS
+ * does not promise our chains, so neither the chain nor the thread-count bits are checked). */
+TEST(gemm_blas_path_matches_reference) {
+    if (!mlp_kernels_supported(MLP_KERNELS_BLAS)) {
+        check_skip("not built with BLAS= (make BLAS=openblas)");
+        return;
+    }
+    CHECK(mlp_kernels_resolve(MLP_KERNELS_AUTO) != MLP_KERNELS_BLAS);
+    test_rng_state = 5;
+    for (int idx = 0; idx < N_PROBLEMS; idx++) {
+        problem p = problem_number(idx);
+        float *block, *ref_block;
+        float *C = alloc_c(&p, &block), *ref = alloc_c(&p, &ref_block);
+        run_path(&p, MLP_KERNELS_BLAS, 2, C);
+        if (p.M <= 200) run_ref(&p, ref);
+        else
+            for (int i = 0; i < p.M; i++)
+                if (row_checked(i, p.M)) {
+                    problem row = p;
+                    row.M = 1;
+                    row.A = p.tn ? p.A + i : p.A + (size_t)i * p.lda;
+                    run_ref(&row, ref + (size_t)i * p.ldc);
+                }
+        compare_with_ref(&p, C, ref, "blas");
+        CHECK_INT(count_outside_writes(&p, block), 0);
+        free(block);
+        free(ref_block);
+        free_problem(&p);
+    }
+}
+
 /* M = 0 or N = 0 must not touch anything (and A, B may then be anything). */
 TEST(gemm_empty_shapes_write_nothing) {
     float C[4] = {1, 2, 3, 4}, A[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1};
     for (int pi = 0; pi < N_PATHS; pi++) {
         mlp_kernels path = paths[pi];
         if (!mlp_kernels_supported(path)) continue;
-        mlp_gemm_nn(path, 2, 0, 2, 2, A, 2, B, 2, NULL, C, 2);
-        mlp_gemm_nn(path, 2, 2, 0, 2, A, 2, B, 2, NULL, C, 2);
-        mlp_gemm_tn(path, 2, 0, 2, 2, A, 2, B, 2, C, 2);
-        mlp_gemm_tn(path, 2, 2, 0, 2, A, 2, B, 2, C, 2);
+        mlp_gemm_nn(path, 2, 0, 2, 2, A, 2, B, 2, NULL, C, 2, NULL);
+        mlp_gemm_nn(path, 2, 2, 0, 2, A, 2, B, 2, NULL, C, 2, NULL);
+        mlp_gemm_tn(path, 2, 0, 2, 2, A, 2, B, 2, C, 2, NULL);
+        mlp_gemm_tn(path, 2, 2, 0, 2, A, 2, B, 2, C, 2, NULL);
     }
     CHECK(C[0] == 1 && C[1] == 2 && C[2] == 3 && C[3] == 4);
 }
