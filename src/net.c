@@ -345,7 +345,9 @@ void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts) {
     const int o0 = cols_of(H, part, parts), o1 = cols_of(H, part + 1, parts);
     if (o1 <= o0) return;
     float *out = layer0_out(net, s);
-    mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + o0, H, s->d[0] + o0, H, NULL, NULL, 0, 0, 0, 0};
+    /* s->d[0] exists only when layer 0 is hidden: no pointer arithmetic on NULL */
+    float *d0 = net->arch.n_layers > 1 ? s->d[0] + o0 : NULL;
+    mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + o0, H, d0, H, NULL, NULL, 0, 0, 0, 0};
     const mlp_epi *epp = net->arch.n_layers > 1 ? &ep : NULL;
     if (s->sp) {
         /* start = b + c S for this thread's columns (S: kept by the update of the same columns) */
@@ -406,8 +408,8 @@ void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts) {
     for (int l = 1; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
         float *out = l < L - 1 ? net->a[l] : net->u[l];
-        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + (size_t)r0 * w_out, w_out, s->d[l] + (size_t)r0 * w_out,
-                      w_out, NULL, NULL, 0, 0, 0, 0};
+        float *dl = l < L - 1 ? s->d[l] + (size_t)r0 * w_out : NULL; /* d[l] exists for hidden layers only */
+        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + (size_t)r0 * w_out, w_out, dl, w_out, NULL, NULL, 0, 0, 0, 0};
         kt->gemm_nn(n, w_out, w_in, in + (size_t)r0 * w_in, w_in, net->wt[l], w_out, net->params + net->b_off[l],
                     out + (size_t)r0 * w_out, w_out, l < L - 1 ? &ep : NULL);
         in = out;
