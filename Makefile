@@ -63,6 +63,8 @@ run: $(BUILD)/mlp data
 	$(BUILD)/mlp train --dataset $(DATASET) --data $(DATA)/$(DATASET) $(ARGS)
 
 test: $(BUILD)/mlp_tests $(BUILD)/mlp $(DATA)/mnist/.verified
+	@$(MAKE) --no-print-directory $(DATA)/fashion-mnist/.verified || \
+	    echo "warning: Fashion-MNIST could not be fetched; its tests will be skipped"
 	MLP_DATA=$(DATA)/mnist MLP_BIN=$(BUILD)/mlp $(BUILD)/mlp_tests $(T)
 
 clean:

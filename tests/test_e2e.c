@@ -261,3 +261,40 @@ TEST(cli_train_eval_predict_info) {
     CHECK_INT(st, 1);
     CHECK_CONTAINS(out, "nope.safetensors");
 }
+
+/* Fashion-MNIST beside the MNIST folder (data/fashion-mnist when MLP_DATA is data/mnist). */
+static const char *fashion_dir(void) {
+    static char buf[1024];
+    const char *mn = check_mnist_dir();
+    struct stat st;
+    char probe[1200];
+    if (!mn) return NULL;
+    snprintf(buf, sizeof buf, "%s/../fashion-mnist", mn);
+    snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", buf);
+    return stat(probe, &st) == 0 ? buf : NULL;
+}
+
+TEST(cli_fashion_mnist_train_and_eval) {
+    const char *fd = fashion_dir();
+    if (!fd) {
+        check_skip("Fashion-MNIST not found (make data DATASET=fashion-mnist)");
+        return;
+    }
+    static char out[16384];
+    char run[1100];
+    snprintf(run, sizeof run, "%s/fashion", check_tmpdir());
+    int st = run_cmd(out, sizeof out,
+                     "%s train --dataset fashion-mnist --data '%s' --epochs 1 --loss ce --grad-reduction mean "
+                     "--lr 0.02 --json --out '%s'",
+                     mlp_bin(), fd, run);
+    CHECK_MSG(st == 0, "train exit %d: %s", st, out);
+    double acc = -1;
+    const char *p = strstr(out, "\"test_acc\": ");
+    if (p) acc = atof(p + 12);
+    printf("    fashion-mnist 1 epoch: test acc %.4f\n", acc);
+    CHECK_MSG(acc > 0.75 && acc <= 1.0, "Fashion-MNIST test accuracy %.4f after one epoch", acc);
+    st = run_cmd(out, sizeof out, "%s eval '%s/model.safetensors' --data '%s'", mlp_bin(), run, fd);
+    CHECK_MSG(st == 0, "eval exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "Ankle boot");
+    CHECK_CONTAINS(out, "T-shirt/top");
+}
