@@ -14,6 +14,12 @@ const char *check_mnist_dir(void);
 /* A fresh empty temporary directory for this test (removed by the runner at the end). */
 const char *check_tmpdir(void);
 void check_skip(const char *why);
+/* The mlp binary under test: $MLP_BIN, else build/mlp. */
+const char *check_mlp_bin(void);
+/* Run a shell command (printf-style) with its stdout -- and stderr too when merge -- captured into out
+ * (cut at size - 1 bytes; the rest is drained so the command never blocks). Returns the exit status, or
+ * -1 when the command could not start or was killed by a signal (a crash). */
+int check_sh(char *out, size_t size, int merge, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define TEST(name)                                                                 \
     static void name(void);                                                        \

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,30 @@ const char *check_tmpdir(void) {
     snprintf(tmp_current, sizeof tmp_current, "%s/t%d", tmp_root, ++tmp_counter);
     mkdir(tmp_current, 0700);
     return tmp_current;
+}
+
+const char *check_mlp_bin(void) {
+    const char *b = getenv("MLP_BIN");
+    return b && *b ? b : "build/mlp";
+}
+
+int check_sh(char *out, size_t size, int merge, const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, merge ? " 2>&1" : " 2>/dev/null", sizeof cmd - strlen(cmd) - 1);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0) {
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int main(int argc, char **argv) {

@@ -20,34 +20,11 @@
 uint8_t *test_png_encode(int w, int h, int ctype, int depth, const uint16_t *samples, const uint8_t *plte,
                          int n_plte, const uint8_t *trns, int n_trns, int filter, int interlace, size_t *len);
 
-static const char *mlp_bin(void) {
-    const char *b = getenv("MLP_BIN");
-    return b && *b ? b : "build/mlp";
-}
 
-/* Run a shell command; stdout (and stderr too when `merge`) into out. Returns the exit status. */
-static int run(char *out, size_t size, int merge, const char *fmt, ...) MLP_PRINTF(4, 5);
-static int run(char *out, size_t size, int merge, const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, merge ? " 2>&1" : " 2>/dev/null", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    char sink[4096];
-    while (fread(sink, 1, sizeof sink, p) > 0) {
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int has_program(const char *name) {
     char out[64];
-    return run(out, sizeof out, 1, "command -v %s >/dev/null", name) == 0;
+    return check_sh(out, sizeof out, 1, "command -v %s >/dev/null", name) == 0;
 }
 
 #define TRAIN_SMALL "--epochs 2 --hidden 32 --act relu --loss ce --grad-reduction mean --lr 0.05"
@@ -60,7 +37,7 @@ TEST(cli_json_lines_are_json_and_match_metrics) {
     }
     static char out[16384];
     const char *dir = check_tmpdir();
-    int st = run(out, sizeof out, 0, "'%s' train --data '%s' " TRAIN_SMALL " --json --out '%s/run'", mlp_bin(), data,
+    int st = check_sh(out, sizeof out, 0, "'%s' train --data '%s' " TRAIN_SMALL " --json --out '%s/run'", check_mlp_bin(), data,
                  dir);
     CHECK_MSG(st == 0, "train --json: exit %d", st);
     /* metrics.csv, to compare with */
@@ -122,25 +99,25 @@ TEST(cli_no_escape_codes_in_pipes) {
     static char out[16384];
     const char *dir = check_tmpdir();
     /* stdout and stderr both pipes: table lines, no bar, no colours (even with a colour TERM) */
-    int st = run(out, sizeof out, 1, "TERM=xterm-256color '%s' train --data '%s' " TRAIN_SMALL " --out '%s/a'",
-                 mlp_bin(), data, dir);
+    int st = check_sh(out, sizeof out, 1, "TERM=xterm-256color '%s' train --data '%s' " TRAIN_SMALL " --out '%s/a'",
+                 check_mlp_bin(), data, dir);
     CHECK_INT(st, 0);
     check_plain("train", out);
     CHECK_CONTAINS(out, "test_acc");
     CHECK_CONTAINS(out, "final (epoch 2)");
-    st = run(out, sizeof out, 1, "'%s' train --data '%s' " TRAIN_SMALL " --quiet --out '%s/b'", mlp_bin(), data, dir);
+    st = check_sh(out, sizeof out, 1, "'%s' train --data '%s' " TRAIN_SMALL " --quiet --out '%s/b'", check_mlp_bin(), data, dir);
     CHECK_INT(st, 0);
     check_plain("train --quiet", out);
     CHECK(!strstr(out, "test_acc")); /* no table */
     CHECK_CONTAINS(out, "final (epoch 2)");
-    st = run(out, sizeof out, 1, "'%s' eval '%s/a/model.safetensors' --data '%s'", mlp_bin(), dir, data);
+    st = check_sh(out, sizeof out, 1, "'%s' eval '%s/a/model.safetensors' --data '%s'", check_mlp_bin(), dir, data);
     CHECK_INT(st, 0);
     check_plain("eval", out);
     /* errors: on stderr only, "mlp: error:" and exit 1 */
-    st = run(out, sizeof out, 0, "'%s' eval '%s/none.safetensors'", mlp_bin(), dir);
+    st = check_sh(out, sizeof out, 0, "'%s' eval '%s/none.safetensors'", check_mlp_bin(), dir);
     CHECK_INT(st, 1);
     CHECK_MSG(out[0] == '\0', "an error printed on stdout: %s", out);
-    st = run(out, sizeof out, 1, "'%s' eval '%s/none.safetensors'", mlp_bin(), dir);
+    st = check_sh(out, sizeof out, 1, "'%s' eval '%s/none.safetensors'", check_mlp_bin(), dir);
     CHECK_CONTAINS(out, "mlp: error: ");
     CHECK_CONTAINS(out, "none.safetensors");
 }
@@ -158,10 +135,10 @@ TEST(cli_terminal_bar_colours_and_no_color) {
     static char out[65536];
     const char *dir = check_tmpdir();
     /* script runs the command on a pseudo-terminal: stdout and stderr are terminals */
-    int st = run(out, sizeof out, 1,
+    int st = check_sh(out, sizeof out, 1,
                  "TERM=xterm NO_COLOR= script -qec \"'%s' train --data '%s' " TRAIN_SMALL
                  " --batch 20 --out '%s/tty'\" /dev/null </dev/null",
-                 mlp_bin(), data, dir);
+                 check_mlp_bin(), data, dir);
     CHECK_MSG(st == 0, "script: exit %d: %.500s", st, out);
     CHECK_CONTAINS(out, "\r");               /* the bar is redrawn in place */
     CHECK_CONTAINS(out, "3000/3000");        /* steps: 60000 / 20 */
@@ -170,24 +147,24 @@ TEST(cli_terminal_bar_colours_and_no_color) {
     CHECK_CONTAINS(out, "\033[");            /* colours */
     CHECK_CONTAINS(out, "final (epoch 2)");
     /* NO_COLOR: the bar stays, with no escape code at all */
-    st = run(out, sizeof out, 1,
+    st = check_sh(out, sizeof out, 1,
              "TERM=xterm NO_COLOR=1 script -qec \"'%s' train --data '%s' " TRAIN_SMALL
              " --batch 20 --out '%s/nocolor'\" /dev/null </dev/null",
-             mlp_bin(), data, dir);
+             check_mlp_bin(), data, dir);
     CHECK_INT(st, 0);
     CHECK_CONTAINS(out, "ETA ");
     CHECK_MSG(!strchr(out, '\033'), "NO_COLOR output holds an escape code: %.300s", out);
     /* TERM=dumb: no colours either */
-    st = run(out, sizeof out, 1,
+    st = check_sh(out, sizeof out, 1,
              "TERM=dumb script -qec \"'%s' train --data '%s' " TRAIN_SMALL " --out '%s/dumb'\" /dev/null </dev/null",
-             mlp_bin(), data, dir);
+             check_mlp_bin(), data, dir);
     CHECK_INT(st, 0);
     CHECK(!strchr(out, '\033'));
     /* --quiet on a terminal: no bar */
-    st = run(out, sizeof out, 1,
+    st = check_sh(out, sizeof out, 1,
              "TERM=xterm script -qec \"'%s' train --data '%s' " TRAIN_SMALL " --quiet --out '%s/quiet'\" /dev/null "
              "</dev/null",
-             mlp_bin(), data, dir);
+             check_mlp_bin(), data, dir);
     CHECK_INT(st, 0);
     CHECK(!strstr(out, "ETA"));
 }
@@ -202,17 +179,17 @@ TEST(cli_help_topics_and_version) {
                  {"images", "BT.601"},          {"environment", "NO_COLOR"}, {"library", "pkg-config"},
                  {"python", "nn.Sequential"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int st = run(out, sizeof out, 0, "'%s' help %s", mlp_bin(), cases[i].topic);
+        int st = check_sh(out, sizeof out, 0, "'%s' help %s", check_mlp_bin(), cases[i].topic);
         CHECK_MSG(st == 0, "help %s: exit %d", cases[i].topic, st);
         CHECK_CONTAINS(out, cases[i].phrase);
         check_plain("help", out);
     }
-    CHECK_INT(run(out, sizeof out, 1, "'%s' help nonsense", mlp_bin()), 2);
+    CHECK_INT(check_sh(out, sizeof out, 1, "'%s' help nonsense", check_mlp_bin()), 2);
     CHECK_CONTAINS(out, "unknown topic 'nonsense'");
     CHECK_CONTAINS(out, "activations");
-    CHECK_INT(run(out, sizeof out, 0, "'%s' --version", mlp_bin()), 0);
+    CHECK_INT(check_sh(out, sizeof out, 0, "'%s' --version", check_mlp_bin()), 0);
     CHECK_CONTAINS(out, "mlp " MLP_VERSION);
-    CHECK_INT(run(out, sizeof out, 1, "'%s' predict m.safetensors x.png --invert sometimes", mlp_bin()), 2);
+    CHECK_INT(check_sh(out, sizeof out, 1, "'%s' predict m.safetensors x.png --invert sometimes", check_mlp_bin()), 2);
     CHECK_CONTAINS(out, "auto, yes, no");
 }
 
@@ -280,10 +257,10 @@ TEST(cli_predict_png_and_pgm_of_any_size_match_idx) {
     }
     static char out[65536];
     const char *dir = check_tmpdir();
-    int st = run(out, sizeof out, 1,
+    int st = check_sh(out, sizeof out, 1,
                  "'%s' train --data '%s' --epochs 2 --hidden 64 --act relu --loss ce --grad-reduction mean --lr 0.05 "
                  "--quiet --out '%s/run'",
-                 mlp_bin(), data, dir);
+                 check_mlp_bin(), data, dir);
     CHECK_MSG(st == 0, "train: %s", out);
     char model[600];
     snprintf(model, sizeof model, "%s/run/model.safetensors", dir);
@@ -370,7 +347,7 @@ TEST(cli_predict_png_and_pgm_of_any_size_match_idx) {
     }
     free(big);
     free(smp);
-    st = run(out, sizeof out, 1, "'%s' predict '%s'%s", mlp_bin(), model, files);
+    st = check_sh(out, sizeof out, 1, "'%s' predict '%s'%s", check_mlp_bin(), model, files);
     CHECK_MSG(st == 0, "predict: exit %d: %.2000s", st, out);
     check_plain("predict", out);
     int agree = 0;

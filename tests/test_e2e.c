@@ -112,27 +112,7 @@ TEST(e2e_threads_give_identical_models) {
 
 /* ------------------------------------------------------------------ the command-line tool */
 
-static const char *mlp_bin(void) {
-    const char *b = getenv("MLP_BIN");
-    return b && *b ? b : "build/mlp";
-}
 
-/* Run a shell command, capturing stdout+stderr into out; returns the exit status (or -1). */
-static int run_cmd(char *out, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-static int run_cmd(char *out, size_t size, const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static long file_size(const char *dir, const char *name) {
     char path[2048];
@@ -163,13 +143,13 @@ TEST(cli_usage_errors_exit_2) {
         {"eval", "which model"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        int st = run_cmd(out, sizeof out, "%s %s", mlp_bin(), cases[i].args);
+        int st = check_sh(out, sizeof out, 1, "%s %s", check_mlp_bin(), cases[i].args);
         CHECK_MSG(st == 2, "mlp %s: exit status %d, expected 2 (output: %s)", cases[i].args, st, out);
         CHECK_CONTAINS(out, cases[i].phrase);
     }
-    CHECK_INT(run_cmd(out, sizeof out, "%s --version", mlp_bin()), 0);
+    CHECK_INT(check_sh(out, sizeof out, 1, "%s --version", check_mlp_bin()), 0);
     CHECK_CONTAINS(out, MLP_VERSION);
-    CHECK_INT(run_cmd(out, sizeof out, "%s train --help", mlp_bin()), 0);
+    CHECK_INT(check_sh(out, sizeof out, 1, "%s train --help", check_mlp_bin()), 0);
     CHECK_CONTAINS(out, "--grad-reduction");
 }
 
@@ -179,10 +159,10 @@ TEST(cli_train_eval_predict_info) {
     const char *dir = check_tmpdir();
     char run[1024];
     snprintf(run, sizeof run, "%s/run", dir);
-    int st = run_cmd(out, sizeof out,
+    int st = check_sh(out, sizeof out, 1,
                      "%s train --data '%s' --epochs 1 --act relu --loss ce --grad-reduction mean --lr 0.05 --threads 2 "
                      "--out '%s'",
-                     mlp_bin(), check_mnist_dir(), run);
+                     check_mlp_bin(), check_mnist_dir(), run);
     CHECK_MSG(st == 0, "train exit %d: %s", st, out);
     CHECK_CONTAINS(out, "test_acc");
     CHECK_CONTAINS(out, "total time");
@@ -206,17 +186,17 @@ TEST(cli_train_eval_predict_info) {
         fclose(f);
     }
     /* an existing run folder is refused */
-    st = run_cmd(out, sizeof out, "%s train --data '%s' --epochs 1 --out '%s'", mlp_bin(), check_mnist_dir(), run);
+    st = check_sh(out, sizeof out, 1, "%s train --data '%s' --epochs 1 --out '%s'", check_mlp_bin(), check_mnist_dir(), run);
     CHECK_INT(st, 1);
     CHECK_CONTAINS(out, "already holds a run");
 
     /* eval: the accuracy of metrics.csv, and a confusion matrix whose rows sum to the label counts */
-    st = run_cmd(out, sizeof out, "%s eval '%s/model.safetensors' --data '%s'", mlp_bin(), run, check_mnist_dir());
+    st = check_sh(out, sizeof out, 1, "%s eval '%s/model.safetensors' --data '%s'", check_mlp_bin(), run, check_mnist_dir());
     CHECK_MSG(st == 0, "eval exit %d: %s", st, out);
     CHECK_CONTAINS(out, "test accuracy");
     CHECK_CONTAINS(out, "confusion matrix");
 
-    st = run_cmd(out, sizeof out, "%s info '%s/model.safetensors'", mlp_bin(), run);
+    st = check_sh(out, sizeof out, 1, "%s info '%s/model.safetensors'", check_mlp_bin(), run);
     CHECK_MSG(st == 0, "info exit %d: %s", st, out);
     CHECK_CONTAINS(out, "784-128-10");
     CHECK_CONTAINS(out, "relu");
@@ -246,7 +226,7 @@ TEST(cli_train_eval_predict_info) {
     }
     fclose(f5);
     fclose(f2);
-    st = run_cmd(out, sizeof out, "%s predict '%s' '%s' '%s'", mlp_bin(), model, p5, p2);
+    st = check_sh(out, sizeof out, 1, "%s predict '%s' '%s' '%s'", check_mlp_bin(), model, p5, p2);
     CHECK_MSG(st == 0, "predict exit %d: %s", st, out);
     char want[1200];
     snprintf(want, sizeof want, "img5.pgm: %d ", best);
@@ -257,7 +237,7 @@ TEST(cli_train_eval_predict_info) {
     mlp_net_free(&net);
 
     /* a missing model file: runtime error, exit 1, naming the file */
-    st = run_cmd(out, sizeof out, "%s info '%s/nope.safetensors'", mlp_bin(), dir);
+    st = check_sh(out, sizeof out, 1, "%s info '%s/nope.safetensors'", check_mlp_bin(), dir);
     CHECK_INT(st, 1);
     CHECK_CONTAINS(out, "nope.safetensors");
 }
@@ -283,17 +263,17 @@ TEST(cli_fashion_mnist_train_and_eval) {
     static char out[16384];
     char run[1100];
     snprintf(run, sizeof run, "%s/fashion", check_tmpdir());
-    int st = run_cmd(out, sizeof out,
+    int st = check_sh(out, sizeof out, 1,
                      "%s train --dataset fashion-mnist --data '%s' --epochs 1 --loss ce --grad-reduction mean "
                      "--lr 0.02 --json --out '%s'",
-                     mlp_bin(), fd, run);
+                     check_mlp_bin(), fd, run);
     CHECK_MSG(st == 0, "train exit %d: %s", st, out);
     double acc = -1;
     const char *p = strstr(out, "\"test_acc\": ");
     if (p) acc = atof(p + 12);
     printf("    fashion-mnist 1 epoch: test acc %.4f\n", acc);
     CHECK_MSG(acc > 0.75 && acc <= 1.0, "Fashion-MNIST test accuracy %.4f after one epoch", acc);
-    st = run_cmd(out, sizeof out, "%s eval '%s/model.safetensors' --data '%s'", mlp_bin(), run, fd);
+    st = check_sh(out, sizeof out, 1, "%s eval '%s/model.safetensors' --data '%s'", check_mlp_bin(), run, fd);
     CHECK_MSG(st == 0, "eval exit %d: %s", st, out);
     CHECK_CONTAINS(out, "Ankle boot");
     CHECK_CONTAINS(out, "T-shirt/top");

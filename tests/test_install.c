@@ -21,37 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Run a shell command, capturing stdout+stderr into out; returns the exit status (or -1). */
-static int sh(char *out, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-static int sh(char *out, size_t size, const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    /* drain what did not fit, so the command never blocks on a full pipe */
-    char sink[4096];
-    while (fread(sink, 1, sizeof sink, p) > 0) {
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static int have_program(const char *name) {
     char out[256], cmd[300];
     snprintf(cmd, sizeof cmd, "command -v %s >/dev/null", name);
-    return sh(out, sizeof out, "%s", cmd) == 0;
+    return check_sh(out, sizeof out, 1, "%s", cmd) == 0;
 }
 
-static const char *mlp_bin(void) {
-    const char *b = getenv("MLP_BIN");
-    return b && *b ? b : "build/mlp";
-}
 
 /* The repository root (the current folder when it holds the sources) and the absolute build folder
  * (that of $MLP_BIN). 0 when they cannot be found. */
@@ -59,7 +35,7 @@ static int locate(char *root, char *build) {
     struct stat st;
     if (stat("include/mlp.h", &st) != 0 || stat("mk/install.mk", &st) != 0 || !getcwd(root, PATH_MAX)) return 0;
     char bin[PATH_MAX];
-    const char *b = mlp_bin();
+    const char *b = check_mlp_bin();
     if (stat(b, &st) != 0) return 0;
     if (b[0] == '/') snprintf(bin, sizeof bin, "%s", b);
     else if ((size_t)snprintf(bin, sizeof bin, "%s/%s", root, b) >= sizeof bin) return 0;
@@ -121,7 +97,7 @@ TEST(install_pkgconfig_example_uninstall) {
     snprintf(prefix, sizeof prefix, "%s/prefix", tmp);
     make_cmd(make, sizeof make, root, build);
 
-    int st = sh(out, sizeof out, "%s PREFIX='%s' install", make, prefix);
+    int st = check_sh(out, sizeof out, 1, "%s PREFIX='%s' install", make, prefix);
     CHECK_MSG(st == 0, "make install: exit %d: %s", st, out);
     if (st) return;
     const char *files[] = {"include/mlp.h", "lib/libmlp.a", ("lib/libmlp.so." MLP_VERSION), "lib/libmlp.so.0",
@@ -131,12 +107,12 @@ TEST(install_pkgconfig_example_uninstall) {
 
     /* the soname, and only mlp_ symbols exported */
     if (have_program("readelf")) {
-        st = sh(out, sizeof out, "readelf -d '%s/lib/libmlp.so." MLP_VERSION "'", prefix);
+        st = check_sh(out, sizeof out, 1, "readelf -d '%s/lib/libmlp.so." MLP_VERSION "'", prefix);
         CHECK_CONTAINS(out, "Library soname: [libmlp.so.0]");
-        st = sh(out, sizeof out, "readelf --dyn-syms -W '%s/lib/libmlp.so." MLP_VERSION "' | grep -c ' json_parse$'",
+        st = check_sh(out, sizeof out, 1, "readelf --dyn-syms -W '%s/lib/libmlp.so." MLP_VERSION "' | grep -c ' json_parse$'",
                 prefix);
         CHECK_MSG(atoi(out) == 0, "json_parse is exported from libmlp.so");
-        st = sh(out, sizeof out,
+        st = check_sh(out, sizeof out, 1,
                 "readelf --dyn-syms -W '%s/lib/libmlp.so." MLP_VERSION "' | grep -c ' mlp_trainer_epoch$'", prefix);
         CHECK_MSG(atoi(out) == 1, "mlp_trainer_epoch is not exported from libmlp.so (%s)", out);
     }
@@ -144,29 +120,29 @@ TEST(install_pkgconfig_example_uninstall) {
     /* pkg-config */
     char pc[PATH_MAX + 64];
     snprintf(pc, sizeof pc, "PKG_CONFIG_PATH='%s/lib/pkgconfig'", prefix);
-    st = sh(out, sizeof out, "%s pkg-config --modversion mlp", pc);
+    st = check_sh(out, sizeof out, 1, "%s pkg-config --modversion mlp", pc);
     CHECK_MSG(st == 0, "pkg-config --modversion mlp: %s", out);
     CHECK_CONTAINS(out, MLP_VERSION);
-    st = sh(out, sizeof out, "%s pkg-config --cflags --libs mlp", pc);
+    st = check_sh(out, sizeof out, 1, "%s pkg-config --cflags --libs mlp", pc);
     CHECK_CONTAINS(out, "-lmlp");
     CHECK_CONTAINS(out, "prefix/include");
 
     /* the example, linked dynamically against the installed library */
     const char *cc = example_cc(build);
-    st = sh(out, sizeof out, "%s -std=c11 -Wall -Wextra -o '%s/example' '%s/examples/train_and_classify.c' $(%s pkg-config --cflags --libs mlp)",
+    st = check_sh(out, sizeof out, 1, "%s -std=c11 -Wall -Wextra -o '%s/example' '%s/examples/train_and_classify.c' $(%s pkg-config --cflags --libs mlp)",
             cc, tmp, root, pc);
     CHECK_MSG(st == 0, "compiling the example with pkg-config: %s", out);
     if (st) return;
     if (have_program("readelf")) {
-        sh(out, sizeof out, "readelf -d '%s/example'", tmp);
+        check_sh(out, sizeof out, 1, "readelf -d '%s/example'", tmp);
         CHECK_CONTAINS(out, "libmlp.so.0");
     }
     /* without the library on the path it must not start: it really is dynamic */
-    st = sh(out, sizeof out, "'%s/example' /nonexistent", tmp);
+    st = check_sh(out, sizeof out, 1, "'%s/example' /nonexistent", tmp);
     CHECK(st != 0);
     CHECK_CONTAINS(out, "libmlp.so.0");
     /* the same, statically linked */
-    st = sh(out, sizeof out, "%s -std=c11 -o '%s/example_static' '%s/examples/train_and_classify.c' $(%s pkg-config --cflags mlp) '%s/lib/libmlp.a' $(%s pkg-config --static --libs-only-other --libs-only-l mlp | sed 's/-lmlp//')",
+    st = check_sh(out, sizeof out, 1, "%s -std=c11 -o '%s/example_static' '%s/examples/train_and_classify.c' $(%s pkg-config --cflags mlp) '%s/lib/libmlp.a' $(%s pkg-config --static --libs-only-other --libs-only-l mlp | sed 's/-lmlp//')",
             cc, tmp, root, pc, prefix, pc);
     CHECK_MSG(st == 0, "compiling the example statically: %s", out);
 
@@ -174,7 +150,7 @@ TEST(install_pkgconfig_example_uninstall) {
         check_skip("MNIST not found: the example was built but not run");
     } else {
         /* 1 epoch of 784-64-10: a few seconds at most; chance is 0.10 */
-        st = sh(out, sizeof out, "LD_LIBRARY_PATH='%s/lib' '%s/example' '%s' 1 '%s/model.safetensors'", prefix, tmp,
+        st = check_sh(out, sizeof out, 1, "LD_LIBRARY_PATH='%s/lib' '%s/example' '%s' 1 '%s/model.safetensors'", prefix, tmp,
                 mnist, tmp);
         CHECK_MSG(st == 0, "example: exit %d: %s", st, out);
         double acc = accuracy_in(out);
@@ -182,7 +158,7 @@ TEST(install_pkgconfig_example_uninstall) {
         CHECK_MSG(acc > 0.85, "example accuracy %.4f (chance 0.10): %s", acc, out);
         CHECK_CONTAINS(out, "first test image: class 7");
         /* the installed binary reads the example's model */
-        st = sh(out, sizeof out, "'%s/bin/mlp' info '%s/model.safetensors'", prefix, tmp);
+        st = check_sh(out, sizeof out, 1, "'%s/bin/mlp' info '%s/model.safetensors'", prefix, tmp);
         CHECK_MSG(st == 0, "installed mlp info: %s", out);
         CHECK_CONTAINS(out, "784-64-10");
         /* the static build: same seed, same data, so the same accuracy; and an image file argument */
@@ -194,22 +170,22 @@ TEST(install_pkgconfig_example_uninstall) {
             for (int i = 0; i < 1600; i++) fputc(i % 40 >= 18 && i % 40 < 22 && i / 40 >= 6 && i / 40 < 34 ? 0 : 255, f);
             fclose(f);
         }
-        st = sh(out, sizeof out, "'%s/example_static' '%s' 1 '%s/model2.safetensors' '%s'", tmp, mnist, tmp, pgm);
+        st = check_sh(out, sizeof out, 1, "'%s/example_static' '%s' 1 '%s/model2.safetensors' '%s'", tmp, mnist, tmp, pgm);
         CHECK_MSG(st == 0, "static example: exit %d: %s", st, out);
         CHECK_NEAR(accuracy_in(out), acc, 0);
         CHECK_CONTAINS(out, "digit.pgm: class 1");
     }
 
     if (have_program("man")) {
-        st = sh(out, sizeof out, "MANWIDTH=100 man -l '%s/share/man/man1/mlp.1' 2>&1 | col -b 2>/dev/null || true",
+        st = check_sh(out, sizeof out, 1, "MANWIDTH=100 man -l '%s/share/man/man1/mlp.1' 2>&1 | col -b 2>/dev/null || true",
                 prefix);
         CHECK_CONTAINS(out, "predict");
         CHECK_CONTAINS(out, "--invert");
     }
 
-    st = sh(out, sizeof out, "%s PREFIX='%s' uninstall", make, prefix);
+    st = check_sh(out, sizeof out, 1, "%s PREFIX='%s' uninstall", make, prefix);
     CHECK_MSG(st == 0, "make uninstall: exit %d: %s", st, out);
-    st = sh(out, sizeof out, "find '%s' ! -type d", prefix);
+    st = check_sh(out, sizeof out, 1, "find '%s' ! -type d", prefix);
     CHECK_MSG(st == 0 && out[0] == '\0', "left behind after make uninstall:\n%s", out);
 }
 
@@ -344,10 +320,10 @@ TEST(python_reads_models_and_agrees_with_predict) {
         used += (size_t)snprintf(imgs + used, sizeof imgs - used, " '%s'", p);
     }
     /* a trained model (the CLI's own run) ... */
-    int st = sh(out, sizeof out,
+    int st = check_sh(out, sizeof out, 1,
                 "'%s' train --data '%s' --epochs 1 --hidden 32 --act gelu --loss ce --grad-reduction mean --lr 0.05 "
                 "--quiet --out '%s/run'",
-                mlp_bin(), dir, tmp);
+                check_mlp_bin(), dir, tmp);
     CHECK_MSG(st == 0, "mlp train: %s", out);
     char models[6 * 600 + 600];
     used = (size_t)snprintf(models, sizeof models, " '%s/run/model.safetensors'", tmp);
@@ -369,7 +345,7 @@ TEST(python_reads_models_and_agrees_with_predict) {
         used += (size_t)snprintf(models + used, sizeof models - used, " '%s'", p);
         mlp_net_free(&net);
     }
-    st = sh(out, sizeof out, "python3 '%s/tests/python/interop.py' --mlp '%s' --models%s --images%s", root, mlp_bin(),
+    st = check_sh(out, sizeof out, 1, "python3 '%s/tests/python/interop.py' --mlp '%s' --models%s --images%s", root, check_mlp_bin(),
             models, imgs);
     printf("%s", out);
     CHECK_MSG(st == 0, "interop.py failed (exit %d)", st);

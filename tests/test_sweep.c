@@ -16,27 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *mlp_bin(void) {
-    const char *b = getenv("MLP_BIN");
-    return b && *b ? b : "build/mlp";
-}
 
-/* Run a shell command, capturing stdout+stderr; returns the exit status (or -1). */
-static int run_cmd(char *out, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-static int run_cmd(char *out, size_t size, const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -88,7 +68,7 @@ TEST(sweep_resumes_after_an_interruption) {
     if (pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) dup2(fd, 1), dup2(fd, 2);
-        execv(mlp_bin(), (char *const *)args);
+        execv(check_mlp_bin(), (char *const *)args);
         _exit(127);
     }
     CHECK(pid > 0);
@@ -132,9 +112,9 @@ TEST(sweep_resumes_after_an_interruption) {
     char cmd[8192] = "";
     for (int i = 0; args[i]; i++) {
         size_t n = strlen(cmd);
-        snprintf(cmd + n, sizeof cmd - n, "%s'%s'", i ? " " : "", i == 0 ? mlp_bin() : args[i]);
+        snprintf(cmd + n, sizeof cmd - n, "%s'%s'", i ? " " : "", i == 0 ? check_mlp_bin() : args[i]);
     }
-    int rc = run_cmd(out, sizeof out, "%s", cmd);
+    int rc = check_sh(out, sizeof out, 1, "%s", cmd);
     CHECK_MSG(rc == 0, "resumed sweep: exit %d: %s", rc, out);
     char want[256];
     snprintf(want, sizeof want, "%d trained, %d finished earlier, 0 failed", 4 - finished, finished);
@@ -161,20 +141,20 @@ TEST(sweep_resumes_after_an_interruption) {
     }
 
     /* a third start trains nothing */
-    rc = run_cmd(out, sizeof out, "%s", cmd);
+    rc = check_sh(out, sizeof out, 1, "%s", cmd);
     CHECK_INT(rc, 0);
     CHECK_CONTAINS(out, "0 trained, 4 finished earlier");
 
     /* other options into the same folder: the finished runs are in the way, named with the difference */
-    rc = run_cmd(out, sizeof out,
+    rc = check_sh(out, sizeof out, 1,
                  "'%s' sweep --data '%s' --act relu --loss ce --hidden 32 --epochs 2 --grad-reduction mean --lr 0.05 "
                  "--out '%s' --dry-run",
-                 mlp_bin(), data, study);
+                 check_mlp_bin(), data, study);
     CHECK_INT(rc, 1);
     CHECK_CONTAINS(out, "--epochs: 2 here, 1 in the run");
 
     /* the report of this study: 4 runs, figures, the 2x2 grid */
-    rc = run_cmd(out, sizeof out, "'%s' report '%s' -o '%s/report'", mlp_bin(), study, root);
+    rc = check_sh(out, sizeof out, 1, "'%s' report '%s' -o '%s/report'", check_mlp_bin(), study, root);
     CHECK_MSG(rc == 0, "report: %s", out);
     CHECK_CONTAINS(out, "4 runs in 4 configurations");
     snprintf(path, sizeof path, "%s/report/REPORT.md", root);
@@ -199,10 +179,10 @@ TEST(sweep_failed_run_does_not_stop_the_others) {
     snprintf(path, sizeof path, "%s/config.json", dir);
     mkdir(path, 0755);
     static char out[65536];
-    int rc = run_cmd(out, sizeof out,
+    int rc = check_sh(out, sizeof out, 1,
                      "'%s' sweep --data '%s' --act relu,gelu --loss ce --hidden 32 --epochs 1 --grad-reduction mean "
                      "--lr 0.05 --jobs 2 --out '%s'",
-                     mlp_bin(), data, study);
+                     check_mlp_bin(), data, study);
     CHECK_MSG(rc == 1, "exit %d: %s", rc, out);
     CHECK_CONTAINS(out, "1 trained, 0 finished earlier, 1 failed");
     CHECK_CONTAINS(out, "784-32-10_relu_ce_s1: exit status 1");
@@ -210,10 +190,10 @@ TEST(sweep_failed_run_does_not_stop_the_others) {
     CHECK_INT(state_of(study, "784-32-10_gelu_ce_s1"), MLP_RUN_FINISHED);
 
     /* train rejecting the options stops the sweep after the first run (no values are checked twice) */
-    rc = run_cmd(
-        out, sizeof out,
+    rc = check_sh(
+        out, sizeof out, 1,
         "'%s' sweep --data '%s' --act relu,gelu --loss ce --hidden 32 --epochs 1 --lr abc --jobs 1 --out '%s/s2'",
-        mlp_bin(), data, root);
+        check_mlp_bin(), data, root);
     CHECK_INT(rc, 1);
     CHECK_CONTAINS(out, "train rejected the options");
     CHECK_CONTAINS(out, "'abc' is not a number");
@@ -250,11 +230,11 @@ TEST(sweep_usage_errors_exit_2) {
             else args[n++] = *a;
         }
         args[n] = '\0';
-        int st = run_cmd(out, sizeof out, "%s %s", mlp_bin(), args);
+        int st = check_sh(out, sizeof out, 1, "%s %s", check_mlp_bin(), args);
         CHECK_MSG(st == 2, "mlp %s: exit status %d, expected 2 (output: %s)", cases[i].args, st, out);
         CHECK_CONTAINS(out, cases[i].phrase);
     }
-    CHECK_INT(run_cmd(out, sizeof out, "%s sweep --help", mlp_bin()), 0);
+    CHECK_INT(check_sh(out, sizeof out, 1, "%s sweep --help", check_mlp_bin()), 0);
     CHECK_CONTAINS(out, "--jobs");
     struct stat st;
     CHECK(stat(never, &st) != 0); /* usage errors are found before anything is created */
