@@ -321,6 +321,20 @@ typedef struct mlp_trainer {
     volatile const int *stop_flag;     /* if set and nonzero, the epoch stops early with INTERRUPTED */
     mlp_step_fn on_step;               /* optional progress callback, and its first argument */
     void *on_step_user;
+    /* Data parallelism (docs/MPI.md); all zero after mlp_trainer_init: off. With shard_count > 1 (and
+     * 0 <= shard_index < shard_count) or a combine callback, every step computes only the rows
+     * [nb * shard_index / shard_count, nb * (shard_index + 1) / shard_count) of its batch of nb rows (every
+     * process builds the same permutation from the same seed), with the gradient scaled for the WHOLE batch
+     * (1/nb with MLP_GRAD_MEAN), so that the shards' gradients add up to the batch's. Then combine(user,
+     * net->grads, n_params, sums) must replace the gradient and the sums by their totals over all shards,
+     * identical on every process: sums[0] is the shard's loss sum, sums[1] its count of correct predictions,
+     * sums[2] 1 if this process's stop_flag is raised (so that all stop after the same step). Every process
+     * then applies the same SGD update. Such a step is the unfused composition forward + loss + backward +
+     * mlp_sgd_step with the dense first layer (the fused step keeps no gradient to combine). A nonzero return
+     * from combine ends the epoch with MLP_ERR_IO. */
+    int shard_index, shard_count;
+    int (*combine)(void *user, float *grads, size_t n, double sums[3]);
+    void *combine_user;
     /* scratch, allocated once */
     uint32_t *perm;
     float *xbatch, *dlogits;

@@ -569,6 +569,75 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
     }
 }
 
+/* ------------------------------------------------------------------ data parallelism (mlp.h: shard_count)
+ *
+ * The steps of an epoch when the batches are shared between processes: this process's rows of batch s (a
+ * contiguous slice of it) through forward, loss and backward, the gradient scaled by 1/nb (mean) for the
+ * whole batch's nb rows; combine() makes net->grads and the sums the totals over all shards; then the SGD
+ * step every process applies alike. The unfused composition (the fused step applies the update inside its
+ * weight-gradient pass, so there is no gradient to combine), dense, on the net's threads. (A sparse first
+ * layer in the forward pass alone gained 8% on MNIST: the weight gradient, dense here, dominates.) Returns 0,
+ * or -1 when combine failed (err filled). */
+static int sharded_steps(epoch_run *run, mlp_error *err) {
+    mlp_trainer *t = run->t;
+    mlp_net *net = t->net;
+    const mlp_dataset *ds = t->train;
+    const size_t D = (size_t)ds->dim;
+    const int K = net->arch.width[net->arch.n_layers];
+    const scratch *sc = &run->sc;
+    float *x = sc->x[0];
+    uint8_t *y = sc->y[0];
+    mlp_net_params_changed(net);
+    for (int s = run->start; s < run->steps; s++) {
+        const int nb = batch_rows(t, s);
+        const int shards = t->shard_count > 1 ? t->shard_count : 1, me = shards > 1 ? t->shard_index : 0;
+        const int r0 = (int)((long long)nb * me / shards), r1 = (int)((long long)nb * (me + 1) / shards);
+        const int n = r1 - r0;
+        const uint32_t *perm = t->perm + (size_t)s * t->cfg.batch + r0;
+        for (int r = 0; r < n; r++) {
+            memcpy(x + (size_t)r * D, ds->x + (size_t)perm[r] * D, sizeof(float) * D);
+            y[r] = ds->y[perm[r]];
+        }
+        /* sums: loss, correct predictions (each in row order), stop request */
+        double sums[3] = {0, 0, t->stop_flag && *t->stop_flag ? 1 : 0};
+        if (n > 0) {
+            const float scale = t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
+            const float *logits = mlp_net_forward(net, x, n);
+            mlp_loss_rows(&t->cfg.loss, logits, y, n, K, t->dlogits, scale, sc->row_loss, sc->row_ok);
+            mlp_net_backward(net, x, t->dlogits, n);
+            for (int r = 0; r < n; r++) {
+                sums[0] += sc->row_loss[r];
+                sums[1] += sc->row_ok[r];
+            }
+        } else {
+            memset(net->grads, 0, sizeof(float) * net->n_params); /* a batch smaller than the shard count */
+        }
+        if (t->combine && t->combine(t->combine_user, net->grads, net->n_params, sums)) {
+            mlp_fail(err, MLP_ERR_IO, "data parallelism: combining the gradients of epoch %d, step %d failed",
+                     run->epoch, s + 1);
+            return -1;
+        }
+        const double batch_loss = sums[0] / nb;
+        if (!isfinite(batch_loss)) {
+            run->diverged_step = s;
+            run->diverged_loss = batch_loss;
+            break;
+        }
+        mlp_sgd_step(net, t->cfg.lr, t->cfg.wd, t->cfg.momentum);
+        run->sum_loss += batch_loss;
+        run->sum_acc += sums[1] / nb;
+        t->step_in_epoch = s + 1;
+        t->epoch_loss_sum = run->sum_loss;
+        t->epoch_acc_sum = run->sum_acc;
+        if (t->on_step) t->on_step(t->on_step_user, run->epoch, s + 1, run->steps, run->sum_loss, run->sum_acc);
+        if (sums[2] != 0 && s + 1 < run->steps) { /* as the fused loop: the last step is never interrupted */
+            run->stopped_after = s + 1;
+            break;
+        }
+    }
+    return 0;
+}
+
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err) {
     return mlp_trainer_epoch_teams(t, m, NULL, err);
 }
@@ -615,6 +684,10 @@ mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const u
     atomic_init(&run.bar.phase, 0);
     atomic_init(&run.gen, 0);
     atomic_init(&run.finished, 0);
+    if (t->shard_count > 1 || t->combine) { /* data parallelism: the unfused steps on this process's shard */
+        if (sharded_steps(&run, err)) return MLP_ERR_IO;
+        goto steps_done;
+    }
     if (pthread_mutex_init(&run.park_mu, NULL) || pthread_cond_init(&run.park_cv, NULL))
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot create the trainer's thread synchronization");
 
@@ -632,6 +705,7 @@ mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const u
     pthread_cond_destroy(&run.park_cv);
     pthread_mutex_destroy(&run.park_mu);
     mlp_step_leave(net, run.sc.vt0);
+steps_done:
     sum_loss = run.sum_loss;
     sum_acc = run.sum_acc;
     if (run.diverged_step >= 0)

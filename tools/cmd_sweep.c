@@ -5,15 +5,30 @@
  * down; its stdout and stderr go to GRID/logs/<name>.log. Up to --jobs children run at once.
  *
  * Restarting the same command resumes: a FINISHED run folder (see src/report.h) made with the same
- * options is skipped; an unfinished or broken one is trained again from scratch (--force, after removing
- * its stale metrics.csv and model.safetensors). A finished run made with other options is not touched: it
- * is reported as a conflict (use another --out, or --force to redo it).
- * RESUME: once `mlp train --resume DIR` exists, an unfinished run that holds a checkpoint should be
- * continued with it instead of retrained: see child_argv() below, the one place to change.
+ * options is skipped; an unfinished one that holds a checkpoint and was made with the same options is
+ * continued from it (`mlp train --resume DIR`: the final model is bitwise that of an uninterrupted run,
+ * docs/ROBUSTNESS.md); any other unfinished or broken one is trained again from scratch (--force, after
+ * removing its stale metrics.csv and model.safetensors). A finished run made with other options is not
+ * touched: it is reported as a conflict (use another --out, or --force to redo it).
  *
  * A lock (fcntl) on GRID/.sweep.lock keeps two sweeps from training into the same folder at once.
+ *
+ * MPI (`make MPI=1`, then `mpirun -np P build-mpi/mlp sweep ...`; docs/MPI.md): the ranks share the work
+ * through a queue kept by rank 0, the coordinator. Rank 0 alone takes the lock, looks at what the folder
+ * holds and decides what is to be trained (so ranks on hosts with different views of a network file system
+ * cannot disagree); every rank, rank 0 included, runs up to --jobs children as above, asks rank 0 for the
+ * next run whenever a slot is free (rank 0 answers with a run of the plan, in plan order, or "nothing left")
+ * and reports each result back. Rank 0 prints everything. Why a dynamic queue and not a static split (run i
+ * to rank i % P): runs differ in cost (architectures, hosts of different speeds, and a restarted sweep whose
+ * remaining runs are unevenly spread), and rank 0 sees each result as it comes, for the same progress lines
+ * as a single-process sweep. The cost is two small messages per run, nothing beside a run of seconds or
+ * hours. Which rank trains a run does not matter for its result: a seed fixes a run bit for bit (on the
+ * same --kernels path). A rank that dies takes only its current runs with it: mpirun stops the job, the
+ * children of every rank stop (they die with their parent), and the same command started again skips the
+ * finished runs and trains the unfinished ones again, as after any interruption.
  */
 #include "cli.h"
+#include "mpi_util.h"
 #include "report.h"
 
 #include <errno.h>
@@ -33,6 +48,8 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+
+extern char **environ;
 
 /* snprintf for messages where cutting a long path short is acceptable. */
 static void strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
@@ -102,12 +119,14 @@ typedef struct srun {
     const char *seed;
     run_status status;
     int rerun;     /* the folder holds an unfinished run: retrain it with --force */
+    int resume;    /* the folder holds an unfinished run with a checkpoint, same options: continue it */
     char why[600]; /* failure, conflict or rerun reason */
     pid_t pid;
     double t_start;
     int epochs_seen; /* epochs in its metrics.csv at the last look */
     double test_acc, seconds;
     int epochs_done;
+    int rank; /* MPI: the rank training it (-1: none yet) */
 } srun;
 
 typedef struct sweep {
@@ -122,6 +141,9 @@ typedef struct sweep {
     int n_runs;
     char self[4096]; /* this binary */
     int tty;
+    int rank, size;   /* MPI rank and ranks (0 and 1 without MPI) */
+    int total_jobs;   /* jobs of all ranks together */
+    char **child_env; /* MPI: the environment of children, without the launcher's variables (NULL: ours) */
 } sweep;
 
 static volatile sig_atomic_t stop_signal;
@@ -158,7 +180,8 @@ static void sweep_usage(FILE *f) {
                "                 [--threads N] [--force] [--dry-run] [train options]\n"
                "Train every combination of activations x losses x architectures x seeds, each as a child\n"
                "`mlp train` writing the run folder DIR/<arch>_<act>_<loss>_s<seed>. Start the same command again to\n"
-               "resume: finished runs are skipped, unfinished ones trained again. Defaults: the reference study.\n"
+               "resume: finished runs are skipped, unfinished ones continued from their checkpoint (or trained\n"
+               "again). Defaults: the reference study.\n"
                "\n"
                "  --out DIR        the study folder (required)\n"
                "  --act LIST       activations, comma-separated (default selu,swish,gelu)\n"
@@ -166,7 +189,8 @@ static void sweep_usage(FILE *f) {
                "  --hidden H       one architecture's hidden widths, e.g. 128 or 128,32; repeat the option for\n"
                "                   several architectures (default: --hidden 128 --hidden 128,32)\n"
                "  --seeds LIST     seeds (default 1)\n"
-               "  --jobs N         runs trained at once (default: the number of CPUs / --threads)\n"
+               "  --jobs N         runs trained at once (default: the number of CPUs / --threads; under MPI, per\n"
+               "                   rank: the CPUs of its host / (--threads x the ranks on that host))\n"
                "  --threads N      threads of each run (default 1)\n"
                "  --force          also retrain runs that are finished (or were made with other options)\n"
                "  --dry-run        show what would be trained, and stop\n"
@@ -175,7 +199,9 @@ static void sweep_usage(FILE *f) {
                "                   --no-shuffle --init --kernels  (see mlp train --help)\n"
                "\n"
                "Logs: DIR/logs/<run>.log. Exit status 1 if any run failed (they are listed), 2 for usage errors.\n"
-               "On a terminal a progress line shows the runs done, each running job's epoch and an ETA.\n");
+               "On a terminal a progress line shows the runs done, each running job's epoch and an ETA.\n"
+               "MPI (build with make MPI=1): mpirun -np P mlp sweep ... shares the runs between P ranks, on one\n"
+               "host or several (mpirun --hostfile); DIR must be a folder every host sees. See docs/MPI.md.\n");
 }
 
 static void parse_sweep(sweep *S, int argc, char **argv) {
@@ -245,6 +271,16 @@ static char **child_argv(const sweep *S, const srun *r, char *threads_buf) {
     v[n++] = "mlp";
     v[n++] = "train";
     v[n++] = "--quiet";
+    if (r->resume) {
+        /* the run's options come from its config.json; only where the data is and how fast may change */
+        v[n++] = "--resume", v[n++] = (char *)r->dir;
+        for (int i = 0; i < S->n_pass; i++)
+            if (!strcmp(S->pass[i], "--data") || !strcmp(S->pass[i], "--kernels"))
+                v[n++] = S->pass[i], v[n++] = S->pass[i + 1];
+        v[n++] = "--threads", v[n++] = threads_buf;
+        v[n] = NULL;
+        return v;
+    }
     v[n++] = "--act", v[n++] = (char *)r->act;
     v[n++] = "--loss", v[n++] = (char *)r->loss;
     v[n++] = "--hidden", v[n++] = (char *)r->hidden;
@@ -252,7 +288,6 @@ static char **child_argv(const sweep *S, const srun *r, char *threads_buf) {
     for (int i = 0; i < S->n_pass; i++) v[n++] = S->pass[i];
     v[n++] = "--threads", v[n++] = threads_buf;
     v[n++] = "--out", v[n++] = (char *)r->dir;
-    /* RESUME: when the folder holds a checkpoint, `train --resume DIR` belongs here instead of a fresh run. */
     if (r->rerun) v[n++] = "--force";
     v[n] = NULL;
     return v;
@@ -305,7 +340,9 @@ static void free_strs(char **v, int n) {
 static int same_options(const sweep *S, const srun *r, const mlp_run *run, char *why, size_t size) {
     char tb[16];
     snprintf(tb, sizeof tb, "%d", S->threads);
-    char **want = child_argv(S, r, tb);
+    srun fresh = *r; /* the command line of a fresh run, to compare with the run's */
+    fresh.rerun = fresh.resume = 0;
+    char **want = child_argv(S, &fresh, tb);
     int nw = 0;
     while (want[nw]) nw++;
     char **a, **b;
@@ -348,7 +385,8 @@ static int same_options(const sweep *S, const srun *r, const mlp_run *run, char 
 
 /* ------------------------------------------------------------------ planning */
 
-static void plan(sweep *S) {
+/* The runs, in plan order (every rank computes the same list from the same options). */
+static void plan_names(sweep *S) {
     S->n_runs = S->n_hiddens * S->n_acts * S->n_losses * S->n_seeds;
     S->runs = calloc((size_t)S->n_runs, sizeof *S->runs);
     if (!S->runs) die("out of memory");
@@ -369,8 +407,19 @@ static void plan(sweep *S) {
                     r->seed = S->seeds[s];
                     strf(r->name, sizeof r->name, "%s_%s_%s_s%s", archs, r->act, r->loss, r->seed);
                     snprintf(r->dir, sizeof r->dir, "%s/%s", S->out, r->name);
+                    r->rank = -1;
                 }
-    /* what is there already */
+}
+
+static int has_checkpoint(const char *dir) {
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* What the study folder holds already: each run's status (rank 0 alone looks). */
+static void probe(sweep *S) {
     for (int i = 0; i < S->n_runs; i++) {
         srun *r = &S->runs[i];
         mlp_run run;
@@ -385,10 +434,18 @@ static void plan(sweep *S) {
             r->status = S_CONFLICT;
             strf(r->why, sizeof r->why, "%s: %s; remove it or use another --out", r->dir, why.msg);
             break;
-        case MLP_RUN_BROKEN:
         case MLP_RUN_UNFINISHED:
-            r->rerun = 1;
-            snprintf(r->why, sizeof r->why, "%s", why.msg);
+        case MLP_RUN_BROKEN:
+            /* continued from its checkpoint when it has one and was made with the same options; else trained
+             * again from scratch */
+            if (st == MLP_RUN_UNFINISHED && has_checkpoint(r->dir) &&
+                same_options(S, r, &run, r->why, sizeof r->why)) {
+                r->resume = 1;
+                strf(r->why, sizeof r->why, "%s; continued from its checkpoint", why.msg);
+            } else {
+                r->rerun = 1;
+                snprintf(r->why, sizeof r->why, "%s", why.msg);
+            }
             break;
         case MLP_RUN_FINISHED:
             if (S->force) {
@@ -442,6 +499,7 @@ static void start(sweep *S, srun *r) {
     snprintf(log, sizeof log, "%s/logs/%s.log", S->out, r->name);
     char **argv = child_argv(S, r, tb);
     fflush(NULL);
+    if (S->child_env) mpiu_cloexec_fds(); /* the child keeps none of MPI's sockets */
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -457,7 +515,7 @@ static void start(sweep *S, srun *r) {
         if (getppid() != parent) _exit(128 + SIGTERM);
 #endif
         (void)parent;
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fd = open(log, O_WRONLY | O_CREAT | (r->resume ? O_APPEND : O_TRUNC), 0644);
         int nul = open("/dev/null", O_RDONLY);
         if (fd >= 0) dup2(fd, STDOUT_FILENO), dup2(fd, STDERR_FILENO);
         if (nul >= 0) dup2(nul, STDIN_FILENO);
@@ -466,6 +524,7 @@ static void start(sweep *S, srun *r) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
+        if (S->child_env) environ = S->child_env; /* a plain `mlp train`: it must not join the MPI job */
         if (S->self[0]) execv(S->self, argv);
         execvp("mlp", argv); /* no /proc: the mlp on PATH */
         fprintf(stderr, "mlp sweep: cannot run %s: %s\n", S->self[0] ? S->self : "mlp", strerror(errno));
@@ -500,7 +559,7 @@ static void finished(sweep *S, srun *r, int wstatus) {
     r->pid = 0;
     if (stop_signal) {
         r->status = S_INTERRUPTED;
-        snprintf(r->why, sizeof r->why, "stopped by signal; will be retrained when the sweep is started again");
+        snprintf(r->why, sizeof r->why, "stopped by signal; will be continued when the sweep is started again");
         return;
     }
     if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
@@ -578,7 +637,7 @@ static void progress_line(const sweep *S, double t0, int epochs_trained) {
     /* ETA: the epochs left at the rate measured so far (all jobs together), but no less than the longest
      * running run alone needs at one job's rate */
     double el = now_s() - t0, rate = epochs_trained > 0 && el > 0 ? epochs_trained / el : 0;
-    double jobs = S->jobs > 0 ? S->jobs : 1;
+    double jobs = S->total_jobs > 0 ? S->total_jobs : 1;
     double eta_s = rate > 0 ? fmax(remaining_epochs / rate, longest_left / (rate / jobs)) : NAN;
     fmt_duration(eta, sizeof eta, eta_s);
     snprintf(line + n, sizeof line - (size_t)n, " | ETA %s", eta);
@@ -590,10 +649,14 @@ static void progress_line(const sweep *S, double t0, int epochs_trained) {
 
 static void report_run(const sweep *S, const srun *r, int k, int total) {
     clear_progress(S);
+    char where[32] = ""; /* with MPI: which rank trained it */
+    if (S->size > 1 && r->rank >= 0) snprintf(where, sizeof where, " (rank %d)", r->rank);
     if (r->status == S_OK)
-        printf("[%*d/%d] done    %s: test acc %.4f, %.1f s\n", total >= 10 ? 2 : 1, k, total, r->name, r->test_acc,
-               r->seconds);
-    else printf("[%*d/%d] %-7s %s: %s\n", total >= 10 ? 2 : 1, k, total, status_text(r->status), r->name, r->why);
+        printf("[%*d/%d] done    %s: test acc %.4f, %.1f s%s\n", total >= 10 ? 2 : 1, k, total, r->name,
+               r->test_acc, r->seconds, where);
+    else
+        printf("[%*d/%d] %-7s %s%s: %s\n", total >= 10 ? 2 : 1, k, total, status_text(r->status), r->name, where,
+               r->why);
     fflush(stdout);
 }
 
@@ -662,61 +725,296 @@ static int lock_study(const char *out) {
     return fd; /* held until the process ends */
 }
 
+
+/* ------------------------------------------------------------------ the main loop, with or without MPI */
+
+/* Messages between the ranks (raw bytes: one binary on one kind of machine, see mpi_util.h). */
+enum { TAG_ASK = 1, TAG_GIVE, TAG_RESULT };
+typedef struct {
+    int32_t index, rerun, resume; /* index -1: nothing left to train */
+} msg_give;
+typedef struct {
+    int32_t index, status, epochs_done, usage_error;
+    double test_acc, seconds;
+    char why[600];
+} msg_result;
+
+typedef struct loop {
+    int todo;    /* runs to train, in all */
+    int running; /* this rank's children */
+    int finished_count, epochs_trained, usage_error; /* rank 0 */
+    /* rank 0, the coordinator */
+    int next;       /* where to look for the next run to hand out */
+    int remote;     /* runs handed to other ranks and not reported back yet */
+    int open_ranks; /* other ranks not yet told that nothing is left */
+    char *told;     /* told[r]: rank r was told so */
+    /* the other ranks */
+    int asked;   /* requests not answered yet */
+    int no_more; /* rank 0 said that nothing is left */
+} loop;
+
+/* Rank 0: the next run to train, in plan order; -1 when none is left or no more may start. */
+static int next_run(sweep *S, loop *L) {
+    if (stop_signal || L->usage_error) return -1;
+    while (L->next < S->n_runs && S->runs[L->next].status != S_TODO) L->next++;
+    return L->next < S->n_runs ? L->next : -1;
+}
+
+/* Rank 0: a run ended, here or on another rank (usage: train refused its options). */
+static void run_ended(sweep *S, loop *L, srun *r, int epochs_before, int usage) {
+    int now_epochs = r->status == S_OK ? r->epochs_done : count_epochs(r->dir);
+    if (now_epochs > epochs_before) L->epochs_trained += now_epochs - epochs_before;
+    if (usage && !L->usage_error) {
+        L->usage_error = 1;
+        snprintf(r->why + strlen(r->why), sizeof r->why - strlen(r->why),
+                 "; train rejected the options, so no further runs are started");
+    }
+    if (r->status != S_INTERRUPTED) report_run(S, r, ++L->finished_count, L->todo);
+}
+
+/* Ranks > 0: tell rank 0 how a run ended. */
+static void send_result(const sweep *S, const srun *r, int usage) {
+    msg_result m;
+    memset(&m, 0, sizeof m);
+    m.index = (int32_t)(r - S->runs);
+    m.status = (int32_t)r->status;
+    m.epochs_done = r->epochs_done;
+    m.usage_error = usage;
+    m.test_acc = r->test_acc;
+    m.seconds = r->seconds;
+    snprintf(m.why, sizeof m.why, "%s", r->why);
+    mpiu_send(0, TAG_RESULT, &m, (int)sizeof m);
+}
+
+/* Start run r on this rank. */
+static void start_here(sweep *S, loop *L, srun *r) {
+    r->rank = S->rank;
+    start(S, r);
+    if (r->status == S_RUNNING) L->running++;
+    else if (S->rank == 0) run_ended(S, L, r, 0, 0);
+    else send_result(S, r, 0);
+}
+
+/* Collect this rank's children that ended. */
+static void reap(sweep *S, loop *L) {
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (int i = 0; i < S->n_runs; i++) {
+            srun *r = &S->runs[i];
+            if (r->status != S_RUNNING || r->pid != pid) continue;
+            int before = r->epochs_seen;
+            finished(S, r, st);
+            L->running--;
+            int usage = r->status == S_FAILED && WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE;
+            if (S->rank == 0) run_ended(S, L, r, before, usage);
+            else if (r->status != S_INTERRUPTED) send_result(S, r, usage);
+        }
+    }
+}
+
+/* Rank 0 with other ranks: answer their requests for work, take in their results. */
+static void serve(sweep *S, loop *L) {
+    union {
+        int32_t ask;
+        msg_result res;
+    } m;
+    int src, tag, n;
+    while ((n = mpiu_poll(&src, &tag, &m, (int)sizeof m)) >= 0) {
+        if (tag == TAG_ASK) {
+            msg_give g = {-1, 0, 0};
+            int i = next_run(S, L);
+            if (i >= 0) {
+                srun *r = &S->runs[i];
+                r->status = S_RUNNING;
+                r->rank = src;
+                r->pid = 0;
+                r->t_start = now_s();
+                r->epochs_seen = 0;
+                g.index = i;
+                g.rerun = r->rerun;
+                g.resume = r->resume;
+                L->remote++;
+            } else if (!L->told[src]) {
+                L->told[src] = 1;
+                L->open_ranks--;
+            }
+            mpiu_send(src, TAG_GIVE, &g, (int)sizeof g);
+        } else if (tag == TAG_RESULT && n == (int)sizeof m.res && m.res.index >= 0 && m.res.index < S->n_runs) {
+            srun *r = &S->runs[m.res.index];
+            int before = r->epochs_seen;
+            r->status = (run_status)m.res.status;
+            r->epochs_done = m.res.epochs_done;
+            r->test_acc = m.res.test_acc;
+            r->seconds = m.res.seconds;
+            m.res.why[sizeof m.res.why - 1] = '\0';
+            snprintf(r->why, sizeof r->why, "%s", m.res.why);
+            L->remote--;
+            run_ended(S, L, r, before, m.res.usage_error);
+        } else {
+            fprintf(stderr, "%s: internal error: unexpected message (tag %d, %d bytes) from rank %d\n", prog, tag, n,
+                    src);
+            mpiu_abort(1);
+        }
+    }
+}
+
+/* Ranks > 0: ask rank 0 for a run for each free slot, start what it gives. */
+static void work(sweep *S, loop *L) {
+    while (!stop_signal && !L->no_more && L->running + L->asked < S->jobs) {
+        int32_t ask = 0;
+        mpiu_send(0, TAG_ASK, &ask, (int)sizeof ask);
+        L->asked++;
+    }
+    msg_give g;
+    int src, tag;
+    while (mpiu_poll(&src, &tag, &g, (int)sizeof g) >= 0) {
+        if (tag != TAG_GIVE || g.index >= S->n_runs) {
+            fprintf(stderr, "%s: internal error: unexpected message (tag %d) from rank %d\n", prog, tag, src);
+            mpiu_abort(1);
+        }
+        L->asked--;
+        if (g.index < 0) L->no_more = 1;
+        else if (!stop_signal) {
+            S->runs[g.index].rerun = g.rerun;
+            S->runs[g.index].resume = g.resume;
+            start_here(S, L, &S->runs[g.index]);
+        }
+    }
+}
+
+/* A fingerprint of the plan (every run's command line), so that ranks started with different options
+ * (mpirun's A : B form) are refused instead of training a mix. FNV-1a. */
+static uint64_t plan_hash(const sweep *S) {
+    uint64_t h = 1469598103934665603ull;
+    char tb[16];
+    snprintf(tb, sizeof tb, "%d", S->threads);
+    for (int i = 0; i < S->n_runs; i++) {
+        char **v = child_argv(S, &S->runs[i], tb);
+        for (int k = 0; v[k]; k++)
+            for (const char *p = v[k];; p++) {
+                h = (h ^ (uint8_t)*p) * 1099511628211ull;
+                if (!*p) break;
+            }
+        free(v);
+    }
+    return h;
+}
+
 int cmd_sweep(int argc, char **argv) {
     sweep S;
+    /* every rank parses the same command line; only rank 0 may print a usage error or the help */
+    const int quiet_rank = mpiu_env_rank() > 0;
+    if (quiet_rank) mpiu_silence(1);
     parse_sweep(&S, argc - 1, argv + 1);
-    S.tty = isatty(STDERR_FILENO);
+    if (quiet_rank) mpiu_silence(0);
+    mpiu_init();
+    S.rank = mpiu_rank();
+    S.size = mpiu_size();
+    static char rank_prog[32];
+    if (S.rank > 0) {
+        snprintf(rank_prog, sizeof rank_prog, "mlp (rank %d)", S.rank);
+        prog = rank_prog;
+    }
+    S.tty = S.rank == 0 && isatty(STDERR_FILENO);
     ssize_t len = readlink("/proc/self/exe", S.self, sizeof S.self - 1);
     S.self[len > 0 ? len : 0] = '\0';
+    S.child_env = mpiu_child_env();
 
-    int have = 0;
-    {
+    if (S.rank == 0) {
         struct stat st;
-        have = stat(S.out, &st) == 0;
-        if (have && !S_ISDIR(st.st_mode)) die("--out %s exists and is not a folder", S.out);
+        if (stat(S.out, &st) == 0 && !S_ISDIR(st.st_mode)) die("--out %s exists and is not a folder", S.out);
+        if (!S.dry_run) {
+            char logs[4200];
+            mkdir_p(S.out);
+            snprintf(logs, sizeof logs, "%s/logs", S.out);
+            mkdir_p(logs);
+            lock_study(S.out); /* one lock for the whole job: the other ranks train only what rank 0 hands out */
+        }
     }
-    if (!S.dry_run) {
-        char logs[4200];
-        mkdir_p(S.out);
-        snprintf(logs, sizeof logs, "%s/logs", S.out);
-        mkdir_p(logs);
-        lock_study(S.out);
-    }
-    plan(&S);
+    plan_names(&S);
+    const uint64_t hash = plan_hash(&S); /* before probe(), which adds --force to the runs to train again */
+    if (S.rank == 0) probe(&S);
 
-    int todo = 0, before = 0, conflicts = 0, reruns = 0;
+    int todo = 0, before = 0, conflicts = 0, reruns = 0, resumes = 0;
     for (int i = 0; i < S.n_runs; i++) {
         todo += S.runs[i].status == S_TODO;
         before += S.runs[i].status == S_DONE_BEFORE;
         conflicts += S.runs[i].status == S_CONFLICT;
         reruns += S.runs[i].status == S_TODO && S.runs[i].rerun;
+        resumes += S.runs[i].status == S_TODO && S.runs[i].resume;
     }
-    /* Default parallelism: one single-threaded run per CPU. Measured on the 2-core machine (docs/STUDY.md):
+    if (S.size > 1) {
+        /* the ranks agree on the plan, and learn how many runs are to be trained */
+        struct {
+            uint64_t hash;
+            int32_t todo;
+        } agree = {hash, todo};
+        mpiu_bcast(&agree, (int)sizeof agree, 0);
+        if (agree.hash != hash)
+            die("this rank was started with other sweep options than rank 0; every rank must run the same command");
+        todo = agree.todo;
+    }
+    /* Default parallelism: one single-threaded run per CPU this process may use (its affinity mask: a rank
+     * that mpirun bound to one core runs its children on that core, which inherit the binding; with MPI,
+     * also no more than its share of the host's CPUs). Measured on the 2-core machine (docs/STUDY.md):
      * 2 jobs x 1 thread trained 1.3-1.6x the epochs per second of 1 job x 2 threads (3 paired measurements),
      * since the small per-batch matrix products (100 x 784 x 128) gain little from a second thread while two
      * whole runs share nothing but memory bandwidth. */
+    const int cpus = mpiu_cpus(); /* the affinity mask (mpirun binds ranks to cores), its share of the host */
+    const int jobs_given = S.jobs > 0;
     if (S.jobs == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        S.jobs = cpus > 0 ? (int)(cpus / S.threads) : 1;
+        S.jobs = cpus / S.threads;
         if (S.jobs < 1) S.jobs = 1;
     }
     if (S.jobs > todo && todo > 0) S.jobs = todo;
-    printf("sweep: %d run%s (%d architecture%s x %d activation%s x %d loss%s x %d seed%s), %d epochs each, into %s\n",
-           S.n_runs, S.n_runs == 1 ? "" : "s", S.n_hiddens, S.n_hiddens == 1 ? "" : "s", S.n_acts,
-           S.n_acts == 1 ? "" : "s", S.n_losses, S.n_losses == 1 ? "" : "es", S.n_seeds, S.n_seeds == 1 ? "" : "s",
-           S.epochs, S.out);
-    printf("       %d to train (%d of them unfinished before, trained again), %d finished earlier, %d in the way; "
-           "%d job%s x %d thread%s\n",
-           todo, reruns, before, conflicts, S.jobs, S.jobs == 1 ? "" : "s", S.threads, S.threads == 1 ? "" : "s");
-    for (int i = 0; i < S.n_runs; i++)
-        if (S.runs[i].status == S_CONFLICT) fprintf(stderr, "%s: %s: %s\n", prog, S.runs[i].name, S.runs[i].why);
+    int *jobs_of = calloc((size_t)S.size, sizeof *jobs_of);
+    if (!jobs_of) die("out of memory");
+    mpiu_gather_int(S.jobs, jobs_of);
+    S.total_jobs = 0;
+    int same_jobs = 1;
+    for (int r = 0; r < S.size && S.rank == 0; r++) {
+        S.total_jobs += jobs_of[r];
+        same_jobs &= jobs_of[r] == jobs_of[0];
+    }
+    free(jobs_of);
+    if (S.rank > 0 && S.dry_run) {
+        free_sweep(&S);
+        mpiu_finalize();
+        return 0;
+    }
+
+    if (S.rank == 0) {
+        printf("sweep: %d run%s (%d architecture%s x %d activation%s x %d loss%s x %d seed%s), %d epochs each, "
+               "into %s\n",
+               S.n_runs, S.n_runs == 1 ? "" : "s", S.n_hiddens, S.n_hiddens == 1 ? "" : "s", S.n_acts,
+               S.n_acts == 1 ? "" : "s", S.n_losses, S.n_losses == 1 ? "" : "es", S.n_seeds,
+               S.n_seeds == 1 ? "" : "s", S.epochs, S.out);
+        char ranks[96] = "";
+        if (S.size > 1 && same_jobs) snprintf(ranks, sizeof ranks, "%d MPI ranks x ", S.size);
+        else if (S.size > 1) snprintf(ranks, sizeof ranks, "%d MPI ranks, %d jobs in all, ", S.size, S.total_jobs);
+        printf("       %d to train (%d of them unfinished before: %d continued from a checkpoint, %d trained again), "
+               "%d finished earlier, %d in the way; %s%d job%s x %d thread%s\n",
+               todo, reruns + resumes, resumes, reruns, before, conflicts, ranks, S.jobs, S.jobs == 1 ? "" : "s",
+               S.threads, S.threads == 1 ? "" : "s");
+        for (int i = 0; i < S.n_runs; i++)
+            if (S.runs[i].status == S_CONFLICT) fprintf(stderr, "%s: %s: %s\n", prog, S.runs[i].name, S.runs[i].why);
+        if (jobs_given && S.jobs * S.threads > cpus && todo > 0)
+            fprintf(stderr, "%s: note: %d job%s x %d thread%s share %d CPU%s%s\n", prog, S.jobs, S.jobs == 1 ? "" : "s",
+                    S.threads, S.threads == 1 ? "" : "s", cpus, cpus == 1 ? "" : "s",
+                    S.size > 1 ? " (mpirun binds each rank to a core by default: mpirun --bind-to none lets a rank's "
+                                 "jobs use more)"
+                               : "");
+    }
     if (S.dry_run) {
         for (int i = 0; i < S.n_runs; i++) {
             const srun *r = &S.runs[i];
-            printf("  %-40s %s%s%s%s\n", r->name, status_text(r->status), r->rerun ? " (again: " : "",
-                   r->rerun ? r->why : "", r->rerun ? ")" : "");
+            const char *how = r->resume ? " (continued: " : r->rerun ? " (again: " : NULL;
+            printf("  %-40s %s%s%s%s\n", r->name, status_text(r->status), how ? how : "", how ? r->why : "",
+                   how ? ")" : "");
         }
         free_sweep(&S);
+        mpiu_finalize();
         return conflicts ? 1 : 0;
     }
     fflush(stdout);
@@ -730,68 +1028,73 @@ int cmd_sweep(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL);
 
     const double t0 = now_s();
-    int running = 0, next = 0, finished_count = 0, epochs_trained = 0, usage_error = 0;
+    loop L;
+    memset(&L, 0, sizeof L);
+    L.todo = todo;
+    L.open_ranks = S.rank == 0 ? S.size - 1 : 0;
+    L.told = calloc((size_t)S.size, 1);
+    if (!L.told) die("out of memory");
     double last_draw = 0;
     for (;;) {
-        /* start runs while there are free slots */
-        while (!stop_signal && !usage_error && running < S.jobs) {
-            while (next < S.n_runs && S.runs[next].status != S_TODO) next++;
-            if (next >= S.n_runs) break;
-            start(&S, &S.runs[next]);
-            if (S.runs[next].status == S_RUNNING) running++;
-            else report_run(&S, &S.runs[next], ++finished_count, todo);
+        if (S.rank == 0) {
+            int i;
+            while (L.running < S.jobs && (i = next_run(&S, &L)) >= 0) start_here(&S, &L, &S.runs[i]);
+            if (S.size > 1) serve(&S, &L);
+            if (L.running == 0 && L.remote == 0 && L.open_ranks == 0) break;
+        } else {
+            work(&S, &L);
+            if (L.running == 0 && L.no_more && L.asked == 0) break;
         }
-        if (running == 0) break;
-        /* reap */
-        int st;
-        pid_t pid;
-        while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-            for (int i = 0; i < S.n_runs; i++) {
-                srun *r = &S.runs[i];
-                if (r->status != S_RUNNING || r->pid != pid) continue;
-                int before_epochs = r->epochs_seen;
-                finished(&S, r, st);
-                running--;
-                int now_epochs = r->status == S_OK ? r->epochs_done : count_epochs(r->dir);
-                if (now_epochs > before_epochs) epochs_trained += now_epochs - before_epochs;
-                if (r->status == S_FAILED && WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE && !usage_error) {
-                    usage_error = 1;
-                    snprintf(r->why + strlen(r->why), sizeof r->why - strlen(r->why),
-                             "; train rejected the options, so no further runs are started");
-                }
-                if (r->status != S_INTERRUPTED) report_run(&S, r, ++finished_count, todo);
-            }
-        }
+        reap(&S, &L);
         if (stop_signal) {
             /* forward the stop to the children (a terminal's Ctrl-C reached them already) and wait */
+            int st;
+            pid_t pid;
             for (int i = 0; i < S.n_runs; i++)
-                if (S.runs[i].status == S_RUNNING) kill(S.runs[i].pid, SIGTERM);
-            while (running > 0 && (pid = waitpid(-1, &st, 0)) > 0)
+                if (S.runs[i].status == S_RUNNING && S.runs[i].pid > 0) kill(S.runs[i].pid, SIGTERM);
+            while (L.running > 0 && (pid = waitpid(-1, &st, 0)) > 0)
                 for (int i = 0; i < S.n_runs; i++)
                     if (S.runs[i].status == S_RUNNING && S.runs[i].pid == pid) {
                         finished(&S, &S.runs[i], st);
-                        running--;
+                        L.running--;
                     }
             break;
         }
-        /* progress: epochs from each running job's metrics.csv */
+        /* progress: epochs from each running job's metrics.csv (with MPI, the other ranks' runs too: the
+         * study folder is shared) */
         double t = now_s();
-        if (t - last_draw >= 0.5) {
+        if (S.rank == 0 && t - last_draw >= 0.5) {
             for (int i = 0; i < S.n_runs; i++) {
                 srun *r = &S.runs[i];
                 if (r->status != S_RUNNING) continue;
                 int e = count_epochs(r->dir);
-                if (e > r->epochs_seen) epochs_trained += e - r->epochs_seen, r->epochs_seen = e;
+                if (e > r->epochs_seen) L.epochs_trained += e - r->epochs_seen, r->epochs_seen = e;
             }
-            progress_line(&S, t0, epochs_trained);
+            progress_line(&S, t0, L.epochs_trained);
             last_draw = t;
         }
-        struct timespec nap = {0, 100 * 1000 * 1000};
+        /* with MPI a shorter nap: a free slot waits for rank 0's answer, and rank 0 answers between naps */
+        struct timespec nap = {0, (S.size > 1 ? 20 : 100) * 1000 * 1000};
         nanosleep(&nap, NULL);
     }
+    free(L.told);
+    if (S.rank > 0) {
+        /* stopped: exit without MPI_Finalize, which would wait for the other ranks; mpirun ends the job */
+        free_sweep(&S);
+        if (stop_signal) return 128 + stop_signal;
+        mpiu_finalize();
+        return 0;
+    }
     clear_progress(&S);
-    for (int i = 0; i < S.n_runs; i++)
-        if (S.runs[i].status == S_TODO) S.runs[i].status = S_NOT_STARTED;
+    for (int i = 0; i < S.n_runs; i++) {
+        srun *r = &S.runs[i];
+        if (r->status == S_TODO) r->status = S_NOT_STARTED;
+        if (r->status == S_RUNNING) { /* another rank's run, when the sweep was stopped */
+            r->status = S_INTERRUPTED;
+            snprintf(r->why, sizeof r->why, "stopped on rank %d; will be retrained when the sweep is started again",
+                     r->rank);
+        }
+    }
     final_table(&S);
     char el[32];
     fmt_duration(el, sizeof el, now_s() - t0);
@@ -805,5 +1108,6 @@ int cmd_sweep(int argc, char **argv) {
                 (int)stop_signal);
         return 128 + stop_signal;
     }
+    mpiu_finalize();
     return failed ? 1 : 0;
 }

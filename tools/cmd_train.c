@@ -9,6 +9,7 @@
  * (docs/ROBUSTNESS.md). Exit status: 0 done, 1 runtime failure (file, data, divergence), 2 usage error,
  * 128+signal when SIGINT (130) or SIGTERM (143) stopped the run after saving a checkpoint. */
 #include "cli.h"
+#include "mpi_util.h"
 #include "progress.h"
 
 #include <dirent.h>
@@ -82,7 +83,9 @@ static void train_usage(FILE *f) {
             "  --json                 print one JSON object per epoch (for scripts) instead of the table\n"
             "\n"
             "A checkpoint is written after every epoch. SIGINT or SIGTERM finishes the current step, writes a\n"
-            "checkpoint and exits with status 130 or 143 (a second signal stops at once); continue with --resume.\n");
+            "checkpoint and exits with status 130 or 143 (a second signal stops at once); continue with --resume.\n"
+            "MPI (build with make MPI=1): mpirun -np P mlp train ... trains the run data-parallel, each rank a\n"
+            "slice of every batch; rank 0 writes the run folder and prints. See docs/MPI.md.\n");
 }
 
 /* An option that defines the run: remembered, because --resume takes all of those from config.json. */
@@ -490,12 +493,160 @@ static _Noreturn void exit_stopped(const char *out, const char *where) {
     exit(128 + sig);
 }
 
+/* ------------------------------------------------------------------ data-parallel training (MPI)
+ *
+ * Under `mpirun -np P` (P > 1, the MPI build; docs/MPI.md) every rank trains the same network on its slice
+ * of every batch through the trainer's shard hook (mlp.h: shard_index, shard_count, combine); dp_combine
+ * sums the slices' gradients and loss sums over the ranks in a fixed order (mpi_util.h), so that every rank
+ * applies the same update and holds the same parameters, bitwise. Rank 0 is the run as a single process would
+ * make it: it reads and writes the run folder (config.json, checkpoints, metrics.csv, the model), prints, and
+ * evaluates the test set. It sends the other ranks what they cannot know by themselves: the run's settings
+ * (with --resume they come from its config.json) and, before the first step, the whole training state (the
+ * initialised, --init or checkpointed parameters, the momentum, the shuffling generators, the position in the
+ * epoch). The other ranks need only the data, at the path rank 0 uses. With P = 1 nothing here is used: the
+ * run is bitwise the single-process one. */
+
+typedef struct dp_spec { /* rank 0's settings, to the other ranks */
+    char dataset[32], hidden[512], data[4096];
+    int32_t act, kernels;
+    mlp_train_cfg cfg;
+} dp_spec;
+
+static void dp_share_spec(train_opts *t, char *data, size_t data_size) {
+    static dp_spec sp; /* t keeps pointers into it */
+    if (mpiu_rank() == 0) {
+        memset(&sp, 0, sizeof sp);
+        if (strlen(t->hidden) >= sizeof sp.hidden || strlen(data) >= sizeof sp.data) die("a setting is too long");
+        snprintf(sp.dataset, sizeof sp.dataset, "%s", t->dataset);
+        snprintf(sp.hidden, sizeof sp.hidden, "%s", t->hidden);
+        snprintf(sp.data, sizeof sp.data, "%s", data);
+        sp.act = (int32_t)t->act;
+        sp.kernels = (int32_t)t->kernels;
+        sp.cfg = t->cfg;
+    }
+    mpiu_bcast(&sp, (int)sizeof sp, 0);
+    t->dataset = sp.dataset;
+    t->hidden = sp.hidden;
+    snprintf(data, data_size, "%s", sp.data);
+    t->act = (mlp_act)sp.act;
+    t->kernels = (mlp_kernels)sp.kernels;
+    t->cfg = sp.cfg;
+}
+
+/* Threads per rank unless --threads says: the CPUs of the rank's affinity mask (mpirun binds ranks to cores by
+ * default), no more than its share of the host's CPUs. */
+static void dp_default_threads(train_opts *t) {
+    if (t->threads_set) return;
+    const int n = mpiu_cpus();
+    t->threads = n > 256 ? 256 : n;
+}
+
+/* Rank 0's training state to every rank (called once, before the first step). */
+static void dp_share_state(mlp_trainer *tr) {
+    mlp_net *net = tr->net;
+    const size_t bytes = sizeof(float) * net->n_params;
+    if (bytes > (size_t)INT_MAX) die("the network is too large to share between MPI ranks (%zu bytes)", bytes);
+    mpiu_bcast(net->params, (int)bytes, 0);
+    mpiu_bcast(net->momentum, (int)bytes, 0);
+    struct {
+        mlp_rng shuffle, epoch;
+        int32_t epochs_done, step_in_epoch;
+        double loss_sum, acc_sum;
+    } s = {tr->shuffle_rng, tr->epoch_rng, tr->epochs_done, tr->step_in_epoch, tr->epoch_loss_sum, tr->epoch_acc_sum};
+    mpiu_bcast(&s, (int)sizeof s, 0);
+    tr->shuffle_rng = s.shuffle;
+    tr->epoch_rng = s.epoch;
+    tr->epochs_done = s.epochs_done;
+    tr->step_in_epoch = s.step_in_epoch;
+    tr->epoch_loss_sum = s.loss_sum;
+    tr->epoch_acc_sum = s.acc_sum;
+    mlp_net_params_changed(net);
+}
+
+/* Every rank takes the signal any rank got (0 if none): they stop together, and rank 0 names the signal. */
+static void dp_agree_stop(void) {
+    const int sig = mpiu_max_int((int)stop_signal);
+    if (sig) stop_signal = sig;
+}
+
+/* The trainer's combine callback: totals over the ranks, in rank order, the same bits on every rank. When a
+ * rank was asked to stop (sums[2]), all stop after this step. */
+static int dp_combine(void *user, float *grads, size_t n, double sums[3]) {
+    mpiu_allreduce_sum_fixed(grads, n, user);
+    mpiu_allreduce_sum_fixed_d(sums, 3);
+    if (sums[2] != 0) dp_agree_stop();
+    return 0;
+}
+
+static void dp_attach(mlp_trainer *tr) {
+    static float *scratch; /* allocated once per run, freed at exit */
+    scratch = malloc(sizeof(float) * mpiu_allreduce_scratch(tr->net->n_params));
+    if (!scratch) die("out of memory");
+    tr->shard_index = mpiu_rank();
+    tr->shard_count = mpiu_size();
+    tr->combine = dp_combine;
+    tr->combine_user = scratch;
+}
+
+/* Ranks > 0: the same training on their shards, without files or output (rank 0 reports every failure). */
+static int train_other_rank(train_opts *t) {
+    mlp_error err;
+    install_stop_handlers();
+    signal(SIGXFSZ, SIG_IGN);
+    char dir[4096] = "";
+    dp_share_spec(t, dir, sizeof dir);
+    dp_default_threads(t);
+    mlp_dataset train, test;
+    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_err(&err);
+    mlp_arch arch;
+    mlp_net net;
+    if (mlp_arch_parse(&arch, t->hidden, train.dim, 10, t->act, &err)) die_err(&err);
+    if (mlp_net_create(&net, &arch, t->cfg.batch > 1000 ? t->cfg.batch : 1000, &err)) die_err(&err);
+    net.input_sparse = 0; /* the sharded step is dense, and this rank does not evaluate */
+    if (mlp_net_set_exec(&net, t->threads, t->kernels, &err)) die_err(&err);
+    mlp_trainer tr;
+    if (mlp_trainer_init(&tr, &net, &t->cfg, &train, &test, &err)) die_err(&err);
+    dp_share_state(&tr);
+    dp_attach(&tr);
+    tr.test = NULL; /* rank 0 evaluates */
+    tr.stop_flag = &stop_signal;
+    /* every decision to stop is taken by all ranks together, as rank 0 takes it (cmd_train) */
+    dp_agree_stop();
+    if (stop_signal) exit(128 + stop_signal);
+    mlp_epoch_metrics m;
+    while (tr.epochs_done < t->cfg.epochs) {
+        mlp_status st = mlp_trainer_epoch(&tr, &m, &err);
+        if (st == MLP_ERR_INTERRUPTED) exit(128 + stop_signal); /* every rank stopped after the same step */
+        if (st) exit(EXIT_FAILURE);                               /* so did rank 0, which says why */
+        dp_agree_stop();
+        if (stop_signal && tr.epochs_done < t->cfg.epochs) exit(128 + stop_signal);
+    }
+    mlp_trainer_free(&tr);
+    mlp_net_free(&net);
+    mlp_dataset_free(&train);
+    mlp_dataset_free(&test);
+    mpiu_finalize();
+    return 0;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 int cmd_train(int argc, char **argv) {
     train_opts t;
     mlp_error err;
+    /* under mpirun every rank parses the same command line; only rank 0 prints a usage error or the help */
+    const int quiet_rank = mpiu_env_rank() > 0;
+    if (quiet_rank) mpiu_silence(1);
     parse_train_opts(&t, argc - 1, argv + 1);
+    if (quiet_rank) mpiu_silence(0);
+    const int ranks = mpiu_init();
+    if (ranks > 1 && mpiu_rank() > 0) {
+        static char rank_prog[32];
+        snprintf(rank_prog, sizeof rank_prog, "mlp (rank %d)", mpiu_rank());
+        prog = rank_prog;
+        return train_other_rank(&t);
+    }
+    if (mpiu_active()) setenv("NO_COLOR", "1", 0); /* mpirun gives rank 0 a terminal even when it is piped */
     /* From here on SIGINT/SIGTERM only raise the flag: a signal during the setup stops the run right after
      * its first checkpoint. A file size limit (ulimit -f) fails a write with EFBIG, reported like a full
      * disk, instead of killing the process with SIGXFSZ. */
@@ -513,6 +664,10 @@ int cmd_train(int argc, char **argv) {
         die("output folder '%s' already holds a run; choose another --out, pass --resume %s to continue it, or "
             "--force to replace it",
             out, out);
+    if (ranks > 1) { /* the other ranks wait for the settings, then load the data while this one sets up */
+        dp_share_spec(&t, dir, sizeof dir);
+        dp_default_threads(&t);
+    }
 
     mlp_dataset train, test;
     if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_err(&err);
@@ -595,6 +750,11 @@ int cmd_train(int argc, char **argv) {
     tr.on_step_user = &pr;
 
     tr.stop_flag = &stop_signal;
+    if (ranks > 1) {
+        dp_share_state(&tr);
+        dp_attach(&tr);
+        dp_agree_stop();
+    }
     if (stop_signal) exit_stopped(out, "before the first step");
     mlp_epoch_metrics m;
     memset(&m, 0, sizeof m);
@@ -621,6 +781,7 @@ int cmd_train(int argc, char **argv) {
         save_checkpoint(ckpt, &tr, history, n_hist);
         write_metrics(out, history, n_hist);
         progress_epoch(&pr, &m);
+        if (ranks > 1) dp_agree_stop();
         if (stop_signal && tr.epochs_done < t.cfg.epochs) {
             char where[64];
             snprintf(where, sizeof where, "after epoch %d", tr.epochs_done);
@@ -644,11 +805,18 @@ int cmd_train(int argc, char **argv) {
 
     progress_end(&pr, &run, &m, total);
     active_progress = NULL;
+    if (ranks > 1) {
+        /* the share of rank 0's training time spent combining gradients (waiting for slower ranks included) */
+        const double comm = mpiu_comm_seconds();
+        fprintf(stderr, "%s: data-parallel over %d ranks: %.2f s of %.2f s in MPI communication (%.1f%%)\n", prog,
+                ranks, comm, total, total > 0 ? 100 * comm / total : 0.0);
+    }
 
     free(history);
     mlp_trainer_free(&tr);
     mlp_net_free(&net);
     mlp_dataset_free(&train);
     mlp_dataset_free(&test);
+    mpiu_finalize();
     return 0;
 }
