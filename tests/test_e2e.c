@@ -176,8 +176,8 @@ TEST(cli_train_eval_predict_info) {
     if (f) {
         char line[512];
         CHECK(fgets(line, sizeof line, f) && !strcmp(line, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n"));
-        int epoch;
-        double trl, tra, tel, tea, lr, sec;
+        int epoch = 0;
+        double trl = 0, tra = 0, tel = 0, tea = 0, lr = 0, sec = 0;
         CHECK(fgets(line, sizeof line, f) &&
               sscanf(line, "%d,%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &trl, &tra, &tel, &tea, &lr, &sec) == 7);
         CHECK_INT(epoch, 1);
