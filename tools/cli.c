@@ -1,7 +1,6 @@
 /* cli.c - helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -189,21 +188,6 @@ const char *check_dataset(const char *s) {
 }
 
 /* ------------------------------------------------------------------ files */
-
-/* 1 if path exists and is not an empty folder */
-int dir_is_nonempty(const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0) return 0;
-    if (!S_ISDIR(st.st_mode)) return 1;
-    DIR *d = opendir(path);
-    if (!d) return 1;
-    struct dirent *e;
-    int found = 0;
-    while (!found && (e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) found = 1;
-    closedir(d);
-    return found;
-}
 
 void mkdir_p(const char *path) {
     char buf[4096];

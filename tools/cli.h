@@ -45,7 +45,6 @@ const char *check_dataset(const char *s);
 /* The dataset folder: --data, else $MLP_DATA/<dataset>, else data/<dataset>. */
 void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset);
 
-int dir_is_nonempty(const char *path);
 void mkdir_p(const char *path);
 void write_text_atomic(const char *dir, const char *name, const sbuf *b);
 
