@@ -194,6 +194,14 @@ typedef struct group {
     int vary_idx;   /* index of its settings among the dataset's distinct settings (a dash style) */
 } group;
 
+/* " (what differs)" after a configuration's name, when its runs differ in an option the table does not show */
+static void md_vary(sbuf *b, const group *G) {
+    if (!G->vary[0]) return;
+    sbuf_puts(b, " (");
+    md_cell(b, G->vary);
+    sbuf_puts(b, ")");
+}
+
 /* The first epoch (1-based) whose test accuracy is within one percentage point (0.01) of the run's best:
  * a simple measure of how fast a run converges, independent of the loss's scale. */
 static int conv_epoch(const mlp_run *r) {
@@ -662,11 +670,7 @@ static void section_activations(report *R, dataset_ctx *D, ds_out *o, const char
             const group *G = &R->groups[sel[k]];
             sbuf_printf(b, "| %s | ", G->rep->loss);
             md_cell(b, G->rep->act);
-            if (G->vary[0]) {
-                sbuf_puts(b, " (");
-                md_cell(b, G->vary);
-                sbuf_puts(b, ")");
-            }
+            md_vary(b, G);
             sbuf_printf(b, " | %d |", G->n);
             metric_cells(b, G);
         }
@@ -767,11 +771,7 @@ static void section_losses(report *R, dataset_ctx *D, ds_out *o, const char *fpr
         const group *G = &R->groups[sel[k]];
         sbuf_puts(b, "| ");
         md_cell(b, G->rep->loss);
-        if (G->vary[0]) {
-            sbuf_puts(b, " (");
-            md_cell(b, G->vary);
-            sbuf_puts(b, ")");
-        }
+        md_vary(b, G);
         sbuf_printf(b, " | %d |", G->n);
         metric_cells(b, G);
     }
@@ -852,11 +852,7 @@ static void section_depth(report *R, dataset_ctx *D, ds_out *o, const char *fpre
             fmt_stat(c[7], sizeof c[7], H->mean[F_TIME], H->sd[F_TIME], H->n, 1);
             sbuf_puts(b, "| ");
             md_cell(b, G->rep->act);
-            if (G->vary[0]) {
-                sbuf_puts(b, " (");
-                md_cell(b, G->vary);
-                sbuf_puts(b, ")");
-            }
+            md_vary(b, G);
             sbuf_puts(b, " | ");
             md_cell(b, G->rep->loss);
             sbuf_printf(b, " | %s | %s | %+.4f | %s | %s | %s | %s | %s | %s |\n", c[0], c[1],
@@ -1004,11 +1000,7 @@ static void section_all(report *R, dataset_ctx *D, ds_out *o) {
         md_cell(b, G->rep->act);
         sbuf_puts(b, " | ");
         md_cell(b, G->rep->loss);
-        if (G->vary[0]) {
-            sbuf_puts(b, " (");
-            md_cell(b, G->vary);
-            sbuf_puts(b, ")");
-        }
+        md_vary(b, G);
         sbuf_printf(b, " | %d |", G->n);
         metric_cells(b, G);
         b->len--; /* drop the newline metric_cells ended with */

@@ -11,6 +11,10 @@ void check_register(const char *name, check_fn fn);
 void check_fail(const char *file, int line, const char *fmt, ...);
 /* Directory with the four MNIST files, or NULL when tests that need MNIST must be skipped. */
 const char *check_mnist_dir(void);
+/* Fashion-MNIST beside the MNIST folder (MLP_DATA's parent), in MLP_DATA itself, or in data/; NULL when absent. */
+const char *check_fashion_dir(void);
+/* A whole file as a malloc'ed NUL-terminated string (free it), or NULL when it cannot be read. */
+char *check_read_text(const char *path);
 /* A fresh empty temporary directory for this test (removed by the runner at the end). */
 const char *check_tmpdir(void);
 void check_skip(const char *why);

@@ -66,6 +66,39 @@ const char *check_mnist_dir(void) {
     return NULL;
 }
 
+const char *check_fashion_dir(void) {
+    static char buf[1100];
+    const char *data = getenv("MLP_DATA");
+    char parent[1024] = ".";
+    if (data && *data) {
+        snprintf(parent, sizeof parent, "%s", data);
+        size_t len = strlen(parent);
+        while (len > 1 && parent[len - 1] == '/') parent[--len] = '\0';
+        char *slash = strrchr(parent, '/');
+        if (slash) *slash = '\0';
+        else snprintf(parent, sizeof parent, ".");
+    }
+    const char *roots[3] = {parent, data && *data ? data : "data", "data"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, "%s/fashion-mnist", roots[i]);
+        if (file_exists(buf, "train-images-idx3-ubyte")) return buf;
+    }
+    return NULL;
+}
+
+char *check_read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+    if (s) s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
 const char *check_tmpdir(void) {
     snprintf(tmp_current, sizeof tmp_current, "%s/t%d", tmp_root, ++tmp_counter);
     mkdir(tmp_current, 0700);

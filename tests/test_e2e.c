@@ -242,20 +242,8 @@ TEST(cli_train_eval_predict_info) {
     CHECK_CONTAINS(out, "nope.safetensors");
 }
 
-/* Fashion-MNIST beside the MNIST folder (data/fashion-mnist when MLP_DATA is data/mnist). */
-static const char *fashion_dir(void) {
-    static char buf[1024];
-    const char *mn = check_mnist_dir();
-    struct stat st;
-    char probe[1200];
-    if (!mn) return NULL;
-    snprintf(buf, sizeof buf, "%s/../fashion-mnist", mn);
-    snprintf(probe, sizeof probe, "%s/train-images-idx3-ubyte.gz", buf);
-    return stat(probe, &st) == 0 ? buf : NULL;
-}
-
 TEST(cli_fashion_mnist_train_and_eval) {
-    const char *fd = fashion_dir();
+    const char *fd = check_fashion_dir();
     if (!fd) {
         check_skip("Fashion-MNIST not found (make data DATASET=fashion-mnist)");
         return;

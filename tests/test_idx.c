@@ -556,37 +556,8 @@ TEST(idx_mnist_real) {
     mlp_dataset_free(&test);
 }
 
-/* Fashion-MNIST beside the MNIST folder (MLP_DATA's parent), in MLP_DATA itself, or in data/. */
-static const char *fashion_dir(void) {
-    static char buf[1024];
-    const char *data = getenv("MLP_DATA");
-    struct stat st;
-    if (data && *data) {
-        char parent[1024];
-        snprintf(parent, sizeof parent, "%s", data);
-        size_t len = strlen(parent);
-        while (len > 1 && parent[len - 1] == '/') parent[--len] = '\0';
-        char *slash = strrchr(parent, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(parent, sizeof parent, ".");
-        const char *cands[2] = {parent, data};
-        for (int i = 0; i < 2; i++) {
-            snprintf(buf, sizeof buf, "%s/fashion-mnist", cands[i]);
-            if (stat(join(buf, "train-images-idx3-ubyte.gz"), &st) == 0 ||
-                stat(join(buf, "train-images-idx3-ubyte"), &st) == 0)
-                return buf;
-        }
-    }
-    snprintf(buf, sizeof buf, "data/fashion-mnist");
-    if (stat(join(buf, "train-images-idx3-ubyte.gz"), &st) == 0 || stat(join(buf, "train-images-idx3-ubyte"), &st) == 0)
-        return buf;
-    return NULL;
-}
-
 TEST(idx_fashion_mnist_real) {
-    const char *dir = fashion_dir();
+    const char *dir = check_fashion_dir();
     if (!dir) {
         check_skip("Fashion-MNIST not found (make data DATASET=fashion-mnist)");
         return;

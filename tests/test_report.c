@@ -24,19 +24,6 @@ static void write_file(const char *dir, const char *name, const char *text) {
     fclose(f);
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 /* The synthetic curves: epoch e of E, with a final test accuracy `acc` and seconds per epoch `sec`.
  * test_acc(e) = acc - 0.2 (E - e) / E  (so the final value is exactly acc and the best is the last)
  * train_acc(e) = test_acc(e) + 0.01, train_loss = 1/e, test_loss = 1/e + 0.05 */
@@ -289,7 +276,7 @@ static int svg_points_inside(const svg_info *info) {
 }
 
 static void check_svg_file(const char *path, int want_lines, int want_points) {
-    char *s = read_text(path);
+    char *s = check_read_text(path);
     CHECK_MSG(s != NULL, "missing %s", path);
     if (!s) return;
     char msg[256];
@@ -467,7 +454,7 @@ TEST(report_tables_hold_the_right_numbers) {
     CHECK_INT(res.n_groups, 7);
     CHECK_INT(res.n_skipped, 0);
     snprintf(path, sizeof path, "%s/REPORT.md", out);
-    char *md = read_text(path);
+    char *md = check_read_text(path);
     CHECK(md != NULL);
     if (!md) return;
     char row[1024];
@@ -519,7 +506,7 @@ TEST(report_tables_hold_the_right_numbers) {
     }
     /* the activations figure: gelu+hinge has 2 seeds -> a +- sd band */
     snprintf(path, sizeof path, "%s/figures/mnist_activations.svg", out);
-    char *svg = read_text(path);
+    char *svg = check_read_text(path);
     CHECK_CONTAINS(svg, "<polygon class=\"band\"");
     free(svg);
     free(md);
@@ -560,7 +547,7 @@ TEST(report_skips_broken_and_half_written_runs) {
     syn cut = {NULL, "128", "784-128-10", "swish", "hinge", 1, 3, 0, 1, 0.96, 1.0, NULL};
     make_run(study, &cut);
     snprintf(path, sizeof path, "%s/784-128-10_swish_hinge_s1/metrics.csv", study);
-    char *text = read_text(path);
+    char *text = check_read_text(path);
     if (text) {
         text[strlen(text) - 9] = '\0';
         write_file(study, "784-128-10_swish_hinge_s1/metrics.csv", text);
@@ -591,7 +578,7 @@ TEST(report_skips_broken_and_half_written_runs) {
     CHECK_MSG(st == MLP_OK, "report: %s", err.msg);
     mlp_run_set_free(&set);
     snprintf(path, sizeof path, "%s/REPORT.md", out);
-    char *md = read_text(path);
+    char *md = check_read_text(path);
     CHECK(md != NULL);
     if (md) {
         CHECK_CONTAINS(md, "## Skipped runs");
@@ -649,13 +636,13 @@ TEST(report_fashion_mnist_titles_and_class_names) {
     mlp_error err;
     CHECK(write_report(study, out, &res, &err) == MLP_OK);
     snprintf(path, sizeof path, "%s/REPORT.md", out);
-    char *md = read_text(path);
+    char *md = check_read_text(path);
     CHECK_CONTAINS(md, "# MLP study on Fashion-MNIST");
     CHECK_CONTAINS(md, "on Fashion-MNIST:");
     CHECK(md && strstr(md, "Comparison with the published") == NULL); /* published values are MNIST's */
     free(md);
     snprintf(path, sizeof path, "%s/figures/fashion-mnist_losses.svg", out);
-    char *svg = read_text(path);
+    char *svg = check_read_text(path);
     CHECK_CONTAINS(svg, "(Fashion-MNIST)");
     free(svg);
 }
@@ -686,7 +673,7 @@ TEST(report_plot_command) {
     outbuf[n] = '\0';
     int rc = p ? pclose(p) : -1;
     CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mlp plot: %s", outbuf);
-    char *svg = read_text(fig);
+    char *svg = check_read_text(fig);
     CHECK(svg != NULL);
     if (!svg) return;
     char msg[256];
@@ -730,7 +717,7 @@ TEST(report_plot_command) {
     rc = p ? pclose(p) : -1;
     CHECK_MSG(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "mlp plot study: %s", outbuf);
     check_svg_file(fig, 3, -1);
-    svg = read_text(fig);
+    svg = check_read_text(fig);
     CHECK_CONTAINS(svg, "My runs");
     free(svg);
     /* usage errors */

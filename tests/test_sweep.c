@@ -16,21 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    if (s) s[n] = '\0';
-    fclose(f);
-    return s;
-}
-
 static mlp_run_state state_of(const char *study, const char *name) {
     char dir[2048];
     mlp_run r;
@@ -91,7 +76,7 @@ TEST(sweep_resumes_after_an_interruption) {
         waitpid(pid, &status, 0);
         CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM, "interrupted sweep: status %d", status);
     }
-    char *out1 = read_text(log);
+    char *out1 = check_read_text(log);
     CHECK_CONTAINS(out1, "interrupted");
     free(out1);
     CHECK_INT(state_of(study, grid_names[0]), MLP_RUN_FINISHED);
@@ -105,7 +90,7 @@ TEST(sweep_resumes_after_an_interruption) {
     snprintf(path, sizeof path, "%s/%s/model.safetensors", study, grid_names[0]);
     CHECK(stat(path, &st1) == 0);
     snprintf(path, sizeof path, "%s/%s/metrics.csv", study, grid_names[0]);
-    char *metrics1 = read_text(path);
+    char *metrics1 = check_read_text(path);
 
     /* start the same command again (piped: no progress line) */
     static char out[65536];
@@ -126,7 +111,7 @@ TEST(sweep_resumes_after_an_interruption) {
     CHECK(stat(path, &st2) == 0);
     CHECK(st1.st_ino == st2.st_ino && st1.st_mtime == st2.st_mtime); /* the model file was not rewritten */
     snprintf(path, sizeof path, "%s/%s/metrics.csv", study, grid_names[0]);
-    char *metrics2 = read_text(path);
+    char *metrics2 = check_read_text(path);
     CHECK(metrics1 && metrics2 && !strcmp(metrics1, metrics2)); /* same seconds column: not retrained */
     free(metrics1);
     free(metrics2);
@@ -158,7 +143,7 @@ TEST(sweep_resumes_after_an_interruption) {
     CHECK_MSG(rc == 0, "report: %s", out);
     CHECK_CONTAINS(out, "4 runs in 4 configurations");
     snprintf(path, sizeof path, "%s/report/REPORT.md", root);
-    char *md = read_text(path);
+    char *md = check_read_text(path);
     CHECK_CONTAINS(md, "## Per-class test accuracy of the best configuration"); /* the model reloads */
     free(md);
 }
