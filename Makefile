@@ -15,7 +15,7 @@ BUILD   ?= build
 
 # -ffp-contract=off: no silent fused multiply-adds, so each path's rounding is what its code says.
 MLP_CFLAGS = -std=c11 -Wall -Wextra -Wshadow -fopenmp -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
-             -Iinclude -Isrc -fPIC
+             -Iinclude -Isrc/core -Isrc/kernels -Isrc/io -Isrc/study -fPIC
 LDLIBS  = -lz -lm
 LDFLAGS ?=
 
@@ -25,17 +25,20 @@ ifeq ($(SAN),1)
   BUILD := build-san
 endif
 
-LIB_SRC  = $(wildcard src/*.c)
+# src/core: numerics and the training loop; src/kernels: matrix kernels and CPU dispatch;
+# src/io: file formats; src/study: run folders, the study report, SVG figures.
+LIB_SRC  = $(wildcard src/*/*.c)
 LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC = $(wildcard tests/*.c)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
-HDRS     = include/mlp.h $(wildcard src/*.h)
+HDRS     = include/mlp.h $(wildcard src/*/*.h)
 
 .PHONY: all run test data bench clean
 
 all: $(BUILD)/mlp $(BUILD)/libmlp.a
 
 $(BUILD)/obj/%.o: src/%.c $(HDRS) | $(BUILD)/obj
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(MLP_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c $(HDRS) tests/check.h | $(BUILD)/tests

@@ -4,7 +4,7 @@
  * same binary (/proc/self/exe), so a crash, a divergence or a bad option in one run cannot take the sweep
  * down; its stdout and stderr go to GRID/logs/<name>.log. Up to --jobs children run at once.
  *
- * Restarting the same command resumes: a FINISHED run folder (see src/report.h) made with the same
+ * Restarting the same command resumes: a FINISHED run folder (see src/study/report.h) made with the same
  * options is skipped; an unfinished one that holds a checkpoint and was made with the same options is
  * continued from it (`mlp train --resume DIR`: the final model is bitwise that of an uninterrupted run,
  * docs/ROBUSTNESS.md); any other unfinished or broken one is trained again from scratch (--force, after
