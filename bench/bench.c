@@ -19,7 +19,7 @@
  * A build with `make BLAS=openblas` has the "blas" path too (cblas_sgemm for the products, our epilogues):
  * it shows up in 3 and 4 as one more path.
  * The machine is shared: figures are medians; compare figures from the same run. */
-#include "internal.h"
+#include "kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #ifndef MLP_FUZZ_COMMON_H
 #define MLP_FUZZ_COMMON_H
 
-#include "internal.h"
+#include "mlp.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -211,11 +211,15 @@ void mlp_arch_format(const mlp_arch *arch, char *buf, size_t size);
  * A network. Parameters, gradients and momentum are three contiguous blocks of n_params floats, laid
  * out identically: fc1.weight [w1 x w0], fc1.bias [w1], fc2.weight [w2 x w1], fc2.bias [w2], ...
  * (PyTorch nn.Linear names and shapes: weight is [out x in]), so the optimizer is one flat loop and a
- * model file is one write. The workspace holds every activation for max_batch rows, allocated once.
+ * model file is one write. The workspace (every activation for max_batch rows, the transposed weights of
+ * the forward kernels, the evaluation's rows) is allocated once and is the library's own: `ws` is opaque.
  * grads is what mlp_net_backward computes; the trainer's fused step (mlp_trainer_epoch) applies the first
  * layer's weight gradient without storing it, so after an epoch the grads block is not meaningful. params and
- * momentum are always up to date when a library call returns.
+ * momentum are always up to date when a library call returns. The fields are for reading; write params
+ * (then call mlp_net_params_changed) and input_sparse, change threads and kernels with mlp_net_set_exec.
  */
+typedef struct mlp_net_ws mlp_net_ws; /* internal workspace */
+
 typedef struct mlp_net {
     mlp_arch arch;
     size_t n_params;
@@ -225,21 +229,12 @@ typedef struct mlp_net {
     int max_batch;
     int threads;          /* OpenMP threads for the kernels, >= 1 */
     mlp_kernels kernels;  /* resolved path, never AUTO */
-
-    /* Workspace (one allocation): per layer l, pre-activation u[l] and output a[l], [max_batch x
-     * width[l+1]]; a[n_layers-1] is the logits. Two delta buffers of [max_batch x max width]. The
-     * transposed weights wt[l] [w_l x w_{l+1}] used by the forward kernel are kept in step with params. */
-    float *work;
-    float *u[MLP_MAX_LAYERS], *a[MLP_MAX_LAYERS];
-    float *delta[2];
-    float *wt[MLP_MAX_LAYERS];
-    double *eval_loss;    /* [2 x max_batch] per-row losses of mlp_evaluate (workspace) */
-    int *eval_pred;       /* [2 x max_batch] per-row predictions of mlp_evaluate (workspace) */
-    float *sparse0;       /* [2 x width1] column sums of W_0 and the sparse first layer's start (workspace) */
     /* 1 (the default): the trainer and mlp_evaluate may compute the first layer sparsely around the inputs'
      * background value, when at least 60% of the inputs equal it (MNIST: 81%); 5x fewer multiply-adds, the
      * same values up to rounding (docs/PERFORMANCE.md). 0: always the dense product. */
     int input_sparse;
+
+    mlp_net_ws *ws;       /* workspace (one allocation with its buffers) */
 } mlp_net;
 
 /* Allocate a network for batches of up to max_batch rows (one allocation per block, none later).
@@ -300,9 +295,11 @@ typedef struct mlp_epoch_metrics {
  * and accuracy (divide by step for the means so far). For progress displays; must not touch the net. */
 typedef void (*mlp_step_fn)(void *user, int epoch, int step, int steps, double loss_sum, double acc_sum);
 
+typedef struct mlp_trainer_ws mlp_trainer_ws; /* internal workspace */
+
 /*
  * The training loop state. Everything needed to continue a run exactly is here and in the net:
- * the shuffling generator and the number of epochs done. Scratch buffers are allocated at init.
+ * the shuffling generator and the number of epochs done. Scratch buffers (`ws`, opaque) are allocated at init.
  */
 typedef struct mlp_trainer {
     mlp_train_cfg cfg;
@@ -321,26 +318,8 @@ typedef struct mlp_trainer {
     volatile const int *stop_flag;     /* if set and nonzero, the epoch stops early with INTERRUPTED */
     mlp_step_fn on_step;               /* optional progress callback, and its first argument */
     void *on_step_user;
-    /* Data parallelism (docs/MPI.md); all zero after mlp_trainer_init: off. With shard_count > 1 (and
-     * 0 <= shard_index < shard_count) or a combine callback, every step computes only the rows
-     * [nb * shard_index / shard_count, nb * (shard_index + 1) / shard_count) of its batch of nb rows (every
-     * process builds the same permutation from the same seed), with the gradient scaled for the WHOLE batch
-     * (1/nb with MLP_GRAD_MEAN), so that the shards' gradients add up to the batch's. Then combine(user,
-     * net->grads, n_params, sums) must replace the gradient and the sums by their totals over all shards,
-     * identical on every process: sums[0] is the shard's loss sum, sums[1] its count of correct predictions,
-     * sums[2] 1 if this process's stop_flag is raised (so that all stop after the same step). Every process
-     * then applies the same SGD update. Such a step is the unfused composition forward + loss + backward +
-     * mlp_sgd_step with the dense first layer (the fused step keeps no gradient to combine). A nonzero return
-     * from combine ends the epoch with MLP_ERR_IO. */
-    int shard_index, shard_count;
-    int (*combine)(void *user, float *grads, size_t n, double sums[3]);
-    void *combine_user;
-    /* scratch, allocated once */
-    uint32_t *perm;
-    float *xbatch, *dlogits;
-    uint8_t *ybatch;
-    void *sparse;                      /* internal (train.c): the training set compressed for the sparse first
-                                        * layer (see mlp_net.input_sparse), or NULL */
+    mlp_trainer_ws *ws;                /* workspace: the permutation, batch buffers, the compressed training
+                                        * set of the sparse first layer, the data-parallel hook */
 } mlp_trainer;
 
 /* Initialise the trainer. Does not touch net->params: call mlp_net_init (or load weights) first. */
@@ -351,6 +330,23 @@ void mlp_trainer_free(mlp_trainer *t);
  * set (if any). Returns MLP_ERR_DIVERGED (with epoch and step in the message) on a non-finite loss.
  * With t->step_in_epoch > 0 it continues the current epoch after that step (see epoch_rng above). */
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err);
+
+/*
+ * Data parallelism (docs/MPI.md); off after mlp_trainer_init. With count > 1 (and 0 <= index < count) or a
+ * combine callback, every step computes only the rows [nb * index / count, nb * (index + 1) / count) of its
+ * batch of nb rows (every process builds the same permutation from the same seed), with the gradient scaled
+ * for the WHOLE batch (1/nb with MLP_GRAD_MEAN), so that the shards' gradients add up to the batch's. Then
+ * combine(user, net->grads, n_params, sums) must replace the gradient and the sums by their totals over all
+ * shards, identical on every process: sums[0] is the shard's loss sum, sums[1] its count of correct
+ * predictions, sums[2] 1 if this process's stop_flag is raised (so that all stop after the same step). Every
+ * process then applies the same SGD update. Such a step is the unfused composition forward + loss + backward
+ * + mlp_sgd_step with the dense first layer (the fused step keeps no gradient to combine). A nonzero return
+ * from combine ends the epoch with MLP_ERR_IO. count 1 with combine NULL turns it off. MLP_ERR_ARG for an
+ * index outside 0..count-1.
+ */
+typedef int (*mlp_combine_fn)(void *user, float *grads, size_t n, double sums[3]);
+mlp_status mlp_trainer_set_shards(mlp_trainer *t, int index, int count, mlp_combine_fn combine, void *user,
+                                  mlp_error *err);
 
 /* Mean loss and accuracy over a dataset, in batches of net->max_batch. confusion (if not NULL) is a
  * [K x K] int array, row = true label, column = predicted. */

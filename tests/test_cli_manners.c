@@ -8,7 +8,7 @@
  *     that the library gives the same image from the IDX file (and exactly the same scores where the
  *     resampling is exact). */
 #include "check.h"
-#include "internal.h"
+#include "mlp.h"
 #include "json.h"
 
 #include <stdarg.h>

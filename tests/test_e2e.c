@@ -2,7 +2,7 @@
  * pair, bitwise repeatability, and the command-line tool (run folder, eval, predict, info, usage errors).
  * Skipped (not failed) when the MNIST files are absent; `make test` fetches them first. */
 #include "check.h"
-#include "internal.h"
+#include "mlp.h"
 
 #include <stdlib.h>
 #include <string.h>

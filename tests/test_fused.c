@@ -7,7 +7,7 @@
  *   - whole epochs of the trainer: 1, 2 and 3 threads give the same bits, and equal an unfused loop;
  *   - the evaluation: the same sums for any thread count. */
 #include "check.h"
-#include "internal.h"
+#include "step.h"
 
 #include <float.h>
 #include <math.h>
@@ -176,7 +176,7 @@ TEST(fused_epilogues_match_unfused) {
             /* ACT: bias + A B, then f and f' */
             kt->gemm_nn(M, N, K, A, K ? K : 1, B, ld, bias, C1, ld, NULL);
             for (int i = 0; i < M; i++) kt->act(act, C1 + (size_t)i * ld, F1 + (size_t)i * ld, D1 + (size_t)i * ld, N);
-            mlp_epi ep = {MLP_EPI_ACT, act, F2, ld, D2, ld, NULL, NULL, 0, 0, 0, 0};
+            mlp_epi ep = {.kind = MLP_EPI_ACT, .act = act, .f = F2, .ldf = ld, .d = D2, .ldd = ld};
             kt->gemm_nn(M, N, K, A, K ? K : 1, B, ld, bias, C2, ld, &ep);
             int ok = 1;
             for (int i = 0; i < M; i++)
@@ -184,7 +184,7 @@ TEST(fused_epilogues_match_unfused) {
                       same(D1 + (size_t)i * ld, D2 + (size_t)i * ld, N);
             CHECK_MSG(ok, "%s ACT epilogue M=%d N=%d K=%d", mlp_kernels_name(k), M, N, K);
             /* ACT in place (f = C) */
-            mlp_epi ip = {MLP_EPI_ACT, act, C2, ld, NULL, 0, NULL, NULL, 0, 0, 0, 0};
+            mlp_epi ip = {.kind = MLP_EPI_ACT, .act = act, .f = C2, .ldf = ld};
             kt->gemm_nn(M, N, K, A, K ? K : 1, B, ld, bias, C2, ld, &ip);
             ok = 1;
             for (int i = 0; i < M; i++) ok &= same(F1 + (size_t)i * ld, C2 + (size_t)i * ld, N);
@@ -193,7 +193,7 @@ TEST(fused_epilogues_match_unfused) {
             kt->gemm_nn(M, N, K, A, K ? K : 1, B, ld, NULL, C1, ld, NULL);
             for (int i = 0; i < M; i++)
                 for (int j = 0; j < N; j++) C1[(size_t)i * ld + j] = C1[(size_t)i * ld + j] * D1[(size_t)i * ld + j];
-            mlp_epi mul = {MLP_EPI_MUL, act, NULL, 0, D1, ld, NULL, NULL, 0, 0, 0, 0};
+            mlp_epi mul = {.kind = MLP_EPI_MUL, .act = act, .d = D1, .ldd = ld};
             kt->gemm_nn(M, N, K, A, K ? K : 1, B, ld, NULL, C2, ld, &mul);
             ok = 1;
             for (int i = 0; i < M; i++) ok &= same(C1 + (size_t)i * ld, C2 + (size_t)i * ld, N);
@@ -206,7 +206,8 @@ TEST(fused_epilogues_match_unfused) {
             kt->gemm_tn(M, N, K, A, M, B, ld, C1, ld, NULL);
             for (int i = 0; i < M; i++)
                 kt->sgd(W1 + (size_t)i * ld, V1 + (size_t)i * ld, C1 + (size_t)i * ld, N, 0.01f, 0.1f, 0.9f);
-            mlp_epi sgd = {MLP_EPI_SGD, act, NULL, 0, NULL, 0, W2, V2, ld, 0.01f, 0.1f, 0.9f};
+            mlp_epi sgd = {.kind = MLP_EPI_SGD, .act = act, .w = W2, .v = V2, .ldw = ld,
+                           .lr = 0.01f, .wd = 0.1f, .mom = 0.9f};
             kt->gemm_tn(M, N, K, A, M, B, ld, C2, ld, &sgd);
             ok = 1;
             for (int i = 0; i < M; i++)
@@ -352,7 +353,7 @@ TEST(fused_step_equals_unfused_composition) {
                 /* the forward copies of layers >= 1 were refreshed by the update */
                 int ok = 1;
                 for (int l = 1; l < net.arch.n_layers; l++)
-                    ok &= same(net.wt[l], ref.wt[l], (size_t)net.arch.width[l] * net.arch.width[l + 1]);
+                    ok &= same(net.ws->wt[l], ref.ws->wt[l], (size_t)net.arch.width[l] * net.arch.width[l + 1]);
                 CHECK_MSG(ok, "%s %s parts %d: wt of layers >= 1 not refreshed", mlp_kernels_name(k), c->hidden, parts);
                 mlp_net_free(&net);
             }
@@ -607,7 +608,7 @@ TEST(fused_sparse_forward_kernels) {
         if (k == MLP_KERNELS_AVX2) memcpy(ref2, C1, sizeof ref2);
         if (k == MLP_KERNELS_AVX512) memcpy(ref5, C1, sizeof ref5);
         /* with the activation epilogue: the plain product, then the path's activation */
-        mlp_epi ep = {MLP_EPI_ACT, MLP_ACT_GELU, C2, N, C3, N, NULL, NULL, 0, 0, 0, 0};
+        mlp_epi ep = {.kind = MLP_EPI_ACT, .act = MLP_ACT_GELU, .f = C2, .ldf = N, .d = C3, .ldd = N};
         kt->spmm_nn(M, N, &csr, W, N, start, C2, N, &ep);
         float f[N], d[N];
         int ok = 1;
@@ -829,7 +830,7 @@ TEST(fused_trainer_team_switches_bitwise) {
                 cfg.reduction = MLP_GRAD_MEAN;
                 mlp_trainer t;
                 CHECK(mlp_trainer_init(&t, net, &cfg, &sets[ds], &sets[ds], &err) == MLP_OK);
-                CHECK((t.sparse != NULL) == (ds == 1));
+                CHECK((t.ws->sparse != NULL) == (ds == 1));
                 for (int e = 0; e < 2; e++) CHECK(mlp_trainer_epoch_teams(&t, &ms[th - 1], teams, &err) == MLP_OK);
                 mlp_trainer_free(&t);
             }

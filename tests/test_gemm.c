@@ -3,7 +3,7 @@
  * AVX2 == AVX-512 bitwise, no writes outside C, no use of the padding of A or B, and the
  * kernel-path names / resolution. */
 #include "check.h"
-#include "internal.h"
+#include "kernels.h"
 
 #include <float.h>
 #include <math.h>

@@ -10,7 +10,7 @@
  * The make and compiler steps run through the shell, with the build folder the tests were built from
  * (the folder of $MLP_BIN), so nothing is rebuilt. */
 #include "check.h"
-#include "internal.h"
+#include "mlp.h"
 
 #include <limits.h>
 #include <pthread.h>

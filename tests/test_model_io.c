@@ -1,7 +1,7 @@
 /* test_model_io.c - safetensors model files: bitwise save/load round trips, a third-party layout built
  * by hand, and a table of broken files derived from a good one, each rejected with a clear message. */
 #include "check.h"
-#include "internal.h"
+#include "net_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,7 +81,7 @@ static uint8_t *build_file(const char *header, const uint8_t *data, size_t data_
 }
 
 static int net_is_zeroed(const mlp_net *net) {
-    return net->params == NULL && net->grads == NULL && net->work == NULL && net->n_params == 0 &&
+    return net->params == NULL && net->grads == NULL && net->ws == NULL && net->n_params == 0 &&
            net->arch.n_layers == 0;
 }
 
@@ -143,7 +143,7 @@ static void roundtrip(const char *hidden, int inputs, int classes, mlp_act act, 
     CHECK(strcmp(got.version, meta.version[0] ? meta.version : MLP_VERSION) == 0);
     /* derived state was refreshed: the transposed first-layer weights match */
     int in = net.arch.width[0], out = net.arch.width[1];
-    CHECK(memcmp(&back.wt[0][(size_t)(in - 1) * out + 2], &net.params[net.w_off[0] + (size_t)2 * in + in - 1],
+    CHECK(memcmp(&back.ws->wt[0][(size_t)(in - 1) * out + 2], &net.params[net.w_off[0] + (size_t)2 * in + in - 1],
                  sizeof(float)) == 0);
     mlp_net_free(&back);
     mlp_net_free(&net);
@@ -242,8 +242,8 @@ TEST(model_third_party_layout) {
         /* the network computes with them: x = (1, 0, 0) gives u1 = W1[:,0] + b1 = (0, 2, 4, 6) */
         float x[3] = {1, 0, 0};
         const float *logits = mlp_net_forward(&net, x, 1);
-        CHECK_NEAR(net.u[0][0], 0.0, 1e-6);
-        CHECK_NEAR(net.u[0][3], 6.0, 1e-6);
+        CHECK_NEAR(net.ws->u[0][0], 0.0, 1e-6);
+        CHECK_NEAR(net.ws->u[0][3], 6.0, 1e-6);
         double expect = 100 + 0.5 * tanh(0) + 1.0 * tanh(2) + 1.5 * tanh(4) + 2.0 * tanh(6);
         CHECK_NEAR(logits[0], expect, 1e-4);
         /* missing entries take the reference's defaults */

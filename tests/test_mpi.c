@@ -1,4 +1,4 @@
-/* test_mpi.c - the trainer's data-parallel hook (mlp_trainer.shard_index / shard_count / combine), without MPI:
+/* test_mpi.c - the trainer's data-parallel hook (mlp_trainer_set_shards), without MPI:
  * the shards are threads of this process and combine() sums their gradients in shard order through shared
  * memory, as `mpirun -np P mlp train` does across processes (docs/MPI.md; scripts/test_mpi.sh tests that).
  *   - one shard through the hook (the unfused step) gives bitwise the fused trainer's result (dense inputs);
@@ -142,10 +142,7 @@ static void run_shards(shard *sh, group *g, int shards, const mlp_dataset *train
         make_net(&sh[i].net, &c);
         mlp_error err;
         CHECK(mlp_trainer_init(&sh[i].tr, &sh[i].net, &c, train, test, &err) == MLP_OK);
-        sh[i].tr.shard_index = i;
-        sh[i].tr.shard_count = shards;
-        sh[i].tr.combine = combine_threads;
-        sh[i].tr.combine_user = &sh[i];
+        CHECK(mlp_trainer_set_shards(&sh[i].tr, i, shards, combine_threads, &sh[i], &err) == MLP_OK);
         sh[i].tr.stop_flag = &sh[i].stop;
         if (i == stop_shard) sh[i].stop_before_epoch = stop_epoch;
     }
@@ -270,4 +267,31 @@ TEST(shards_stop_together_and_a_failing_combine_ends_the_epoch) {
     free_shards(sh, 2);
     mlp_dataset_free(&train);
     mlp_dataset_free(&test);
+}
+
+TEST(shards_set_shards_checks_its_arguments) {
+    mlp_dataset train;
+    make_data(&train, 1);
+    const mlp_train_cfg c = test_cfg();
+    mlp_net net;
+    make_net(&net, &c);
+    mlp_trainer tr;
+    mlp_error err;
+    CHECK(mlp_trainer_init(&tr, &net, &c, &train, NULL, &err) == MLP_OK);
+    const int bad[][2] = {{-1, 2}, {2, 2}, {0, 0}, {3, 1}};
+    for (int i = 0; i < 4; i++) {
+        err.msg[0] = '\0';
+        CHECK_INT(mlp_trainer_set_shards(&tr, bad[i][0], bad[i][1], NULL, NULL, &err), MLP_ERR_ARG);
+        CHECK_MSG(strstr(err.msg, "shard") != NULL, "message: %s", err.msg);
+    }
+    /* off again (one shard, no combine): the epoch is the fused one, as after init */
+    CHECK(mlp_trainer_set_shards(&tr, 0, 1, NULL, NULL, &err) == MLP_OK);
+    mlp_epoch_metrics m;
+    CHECK(mlp_trainer_epoch(&tr, &m, &err) == MLP_OK);
+    mlp_trainer_free(&tr);
+    mlp_trainer uninit;
+    memset(&uninit, 0, sizeof uninit);
+    CHECK_INT(mlp_trainer_set_shards(&uninit, 0, 2, NULL, NULL, &err), MLP_ERR_ARG);
+    mlp_net_free(&net);
+    mlp_dataset_free(&train);
 }

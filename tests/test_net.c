@@ -2,7 +2,7 @@
  * against finite differences of that reference, the optimizer against hand-computed steps, and the
  * trainer's two gradient reductions. */
 #include "check.h"
-#include "internal.h"
+#include "net_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +254,7 @@ TEST(optim_sgd_step_by_hand) {
         CHECK_NEAR(net.params[i], p2[i], 2e-6);
     }
     /* the transposed copy used by the forward pass follows the parameters */
-    CHECK(net.wt[0][0] == net.params[0] && net.wt[0][1] == net.params[1]);
+    CHECK(net.ws->wt[0][0] == net.params[0] && net.ws->wt[0][1] == net.params[1]);
     mlp_net_free(&net);
 }
 

@@ -5,7 +5,7 @@
  * for and splits the zlib stream over several IDAT chunks), so every decoder path is reached with known
  * pixels. It is also used by test_cli_manners.c. */
 #include "check.h"
-#include "internal.h"
+#include "mlp.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  * writes a model file byte-identical to an uninterrupted run's; SIGINT and SIGTERM stop it with a checkpoint
  * and exit statuses 130 and 143. */
 #include "check.h"
-#include "internal.h"
+#include "mlp.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
  *   - valgrind: a short training run has no memory errors or leaks (skipped without valgrind, and in
  *     sanitizer builds). */
 #include "check.h"
-#include "internal.h"
+#include "util.h"
 #include "json.h"
 
 #include <dirent.h>

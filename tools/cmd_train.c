@@ -496,7 +496,7 @@ static _Noreturn void exit_stopped(const char *out, const char *where) {
 /* ------------------------------------------------------------------ data-parallel training (MPI)
  *
  * Under `mpirun -np P` (P > 1, the MPI build; docs/MPI.md) every rank trains the same network on its slice
- * of every batch through the trainer's shard hook (mlp.h: shard_index, shard_count, combine); dp_combine
+ * of every batch through the trainer's shard hook (mlp.h: mlp_trainer_set_shards); dp_combine
  * sums the slices' gradients and loss sums over the ranks in a fixed order (mpi_util.h), so that every rank
  * applies the same update and holds the same parameters, bitwise. Rank 0 is the run as a single process would
  * make it: it reads and writes the run folder (config.json, checkpoints, metrics.csv, the model), prints, and
@@ -582,10 +582,8 @@ static void dp_attach(mlp_trainer *tr) {
     static float *scratch; /* allocated once per run, freed at exit */
     scratch = malloc(sizeof(float) * mpiu_allreduce_scratch(tr->net->n_params));
     if (!scratch) die("out of memory");
-    tr->shard_index = mpiu_rank();
-    tr->shard_count = mpiu_size();
-    tr->combine = dp_combine;
-    tr->combine_user = scratch;
+    mlp_error err;
+    if (mlp_trainer_set_shards(tr, mpiu_rank(), mpiu_size(), dp_combine, scratch, &err)) die_err(&err);
 }
 
 /* Ranks > 0: the same training on their shards, without files or output (rank 0 reports every failure). */

@@ -24,7 +24,7 @@
  * libm's expf as the only call. No aliasing assumptions: out may be u and du may be dout (element i is
  * read before it is written).
  */
-#include "internal.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <string.h>

@@ -27,7 +27,7 @@
  * no error channel here, so such a row yields a NaN loss (caught by the trainer's divergence check) and a
  * zero gradient, and no out-of-bounds access happens.
  */
-#include "internal.h"
+#include "net_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -227,7 +227,7 @@ double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const uint8_t
     return total;
 }
 
-/* Per row (internal.h): the same values mlp_loss_eval adds up, so a caller summing row_loss in row order gets
+/* Per row (net_internal.h): the same values mlp_loss_eval adds up, so a caller summing row_loss in row order gets
  * its result bitwise. */
 void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
                    float *dlogits, float grad_scale, double *row_loss, unsigned char *row_ok) {

@@ -10,13 +10,15 @@
  * form "broadcast a scalar of A, stream a row of B" and each output is a sequential chain over k.
  *
  * Besides the public forward/backward, this file holds the three parts of the trainer's fused step
- * (mlp_step_*, see internal.h): the same arithmetic, element for element, as mlp_net_forward +
+ * (mlp_step_*, see step.h): the same arithmetic, element for element, as mlp_net_forward +
  * mlp_loss_eval + mlp_net_backward + mlp_sgd_step, arranged so that two threads can share a step with two
  * barriers and no reduction (tests/test_fused.c checks the bitwise equality). */
-#include "internal.h"
+#include "step.h"
+#include "util.h"
 
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,28 +123,31 @@ mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp
     work += round_up(2 * (size_t)arch->width[1]);                                                /* sparse0 */
     net->n_params = n_params;
 
+    /* the workspace struct heads its own block: still one allocation for the whole workspace */
+    const size_t head = round_up((sizeof(mlp_net_ws) + sizeof(float) - 1) / sizeof(float));
     net->params = alloc_floats(n_params);
     net->grads = alloc_floats(n_params);
     net->momentum = alloc_floats(n_params);
-    net->work = alloc_floats(work);
-    if (!net->params || !net->grads || !net->momentum || !net->work) {
+    net->ws = (mlp_net_ws *)(void *)alloc_floats(head + work);
+    if (!net->params || !net->grads || !net->momentum || !net->ws) {
         mlp_net_free(net);
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate a network of %zu parameters for batch %d", n_params,
                         max_batch);
     }
-    float *p = net->work;
+    mlp_net_ws *ws = net->ws;
+    float *p = (float *)(void *)ws + head;
     for (int l = 0; l < L; l++) {
         size_t rows_out = round_up((size_t)max_batch * (size_t)arch->width[l + 1]);
-        net->u[l] = p, p += rows_out;
-        net->a[l] = p, p += rows_out;
-        net->wt[l] = p, p += round_up((size_t)arch->width[l] * (size_t)arch->width[l + 1]);
+        ws->u[l] = p, p += rows_out;
+        ws->a[l] = p, p += rows_out;
+        ws->wt[l] = p, p += round_up((size_t)arch->width[l] * (size_t)arch->width[l + 1]);
     }
-    net->delta[0] = p, p += round_up((size_t)max_batch * max_width);
-    net->delta[1] = p, p += round_up((size_t)max_batch * max_width);
-    net->eval_loss = (double *)(void *)p;
-    net->eval_pred = (int *)(void *)(net->eval_loss + 2 * (size_t)max_batch);
+    ws->delta[0] = p, p += round_up((size_t)max_batch * max_width);
+    ws->delta[1] = p, p += round_up((size_t)max_batch * max_width);
+    ws->eval_loss = (double *)(void *)p;
+    ws->eval_pred = (int *)(void *)(ws->eval_loss + 2 * (size_t)max_batch);
     p += round_up(2 * (size_t)max_batch * (sizeof(double) + sizeof(int)) / sizeof(float));
-    net->sparse0 = p;
+    ws->sparse0 = p;
     net->input_sparse = 1;
     return MLP_OK;
 }
@@ -151,7 +156,7 @@ void mlp_net_free(mlp_net *net) {
     free(net->params);
     free(net->grads);
     free(net->momentum);
-    free(net->work);
+    free(net->ws);
     memset(net, 0, sizeof *net);
 }
 
@@ -181,7 +186,7 @@ void mlp_transpose(float *dst, const float *src, int rows, int cols) {
 
 void mlp_net_params_changed(mlp_net *net) {
     for (int l = 0; l < net->arch.n_layers; l++)
-        mlp_transpose(net->wt[l], net->params + net->w_off[l], net->arch.width[l + 1], net->arch.width[l]);
+        mlp_transpose(net->ws->wt[l], net->params + net->w_off[l], net->arch.width[l + 1], net->arch.width[l]);
 }
 
 void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng) {
@@ -207,15 +212,16 @@ void mlp_net_forward_rows(mlp_net *net, const float *x, int r0, int r1, const fl
     const float *in = x + (size_t)r0 * net->arch.width[0];
     for (int l = 0; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        float *u = net->u[l] + (size_t)r0 * w_out;
-        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, net->a[l] + (size_t)r0 * w_out, w_out, NULL, 0, NULL, NULL, 0, 0, 0, 0};
+        float *u = net->ws->u[l] + (size_t)r0 * w_out;
+        mlp_epi ep = {.kind = MLP_EPI_ACT, .act = net->arch.act, .f = net->ws->a[l] + (size_t)r0 * w_out,
+                      .ldf = w_out};
         if (l == 0 && start0)
-            kt->spmm_nn_dense(r1 - r0, w_out, w_in, in, w_in, c, net->wt[0], w_out, start0, u, w_out,
+            kt->spmm_nn_dense(r1 - r0, w_out, w_in, in, w_in, c, net->ws->wt[0], w_out, start0, u, w_out,
                               l < L - 1 ? &ep : NULL);
         else
-            kt->gemm_nn(r1 - r0, w_out, w_in, in, w_in, net->wt[l], w_out, net->params + net->b_off[l], u, w_out,
+            kt->gemm_nn(r1 - r0, w_out, w_in, in, w_in, net->ws->wt[l], w_out, net->params + net->b_off[l], u, w_out,
                         l < L - 1 ? &ep : NULL);
-        in = net->a[l] + (size_t)r0 * w_out;
+        in = net->ws->a[l] + (size_t)r0 * w_out;
     }
 }
 
@@ -246,9 +252,9 @@ void mlp_column_sums(float *S, const float *wt, int D, int H) {
 
 const float *mlp_net_sparse_start(mlp_net *net, float c) {
     const int D = net->arch.width[0], H = net->arch.width[1];
-    float *S = net->sparse0, *start = net->sparse0 + H;
+    float *S = net->ws->sparse0, *start = net->ws->sparse0 + H;
     const float *b = net->params + net->b_off[0];
-    mlp_column_sums(S, net->wt[0], D, H);
+    mlp_column_sums(S, net->ws->wt[0], D, H);
     for (int o = 0; o < H; o++) start[o] = b[o] + c * S[o];
     return start;
 }
@@ -287,7 +293,7 @@ const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
         mlp_net_forward_rows(net, x, 0, n, NULL, 0.0f);
 #endif
     }
-    return net->u[L - 1];
+    return net->ws->u[L - 1];
 }
 
 /* The unfused backward pass (the reference composition for the fused step): one product at a time through
@@ -298,7 +304,7 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
     float *G = dlogits;
     for (int l = L - 1; l >= 0; l--) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        const float *in = l ? net->a[l - 1] : x;
+        const float *in = l ? net->ws->a[l - 1] : x;
         /* dW [out x in] = G^T [out x n] . in [n x in] */
         mlp_gemm_tn(net->kernels, net->threads, w_out, w_in, n, G, w_out, in, w_in, net->grads + net->w_off[l],
                     w_in, NULL);
@@ -309,10 +315,10 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
             for (int o = 0; o < w_out; o++) db[o] += G[(size_t)r * w_out + o];
         if (l > 0) {
             /* G_{l-1} [n x in] = (G [n x out] . W [out x in]) * f'(u_{l-1}) */
-            float *next = net->delta[(L - 1 - l) & 1];
+            float *next = net->ws->delta[(L - 1 - l) & 1];
             mlp_gemm_nn(net->kernels, net->threads, n, w_in, w_out, G, w_out, net->params + net->w_off[l], w_in,
                         NULL, next, w_in, NULL);
-            kt->act_backward(net->arch.act, net->u[l - 1], next, next, (size_t)n * (size_t)w_in);
+            kt->act_backward(net->arch.act, net->ws->u[l - 1], next, next, (size_t)n * (size_t)w_in);
             G = next;
         }
     }
@@ -337,7 +343,7 @@ static int cols_of(int width, int part, int parts) {
 static int rows_of(int n, int part, int parts) { return (int)((long long)n * part / parts); }
 
 /* Layer 0's output: the step's a0 buffer for a hidden layer, the logits for a one-layer net. */
-static float *layer0_out(mlp_net *net, const mlp_step *s) { return net->arch.n_layers > 1 ? s->a0 : net->u[0]; }
+static float *layer0_out(mlp_net *net, const mlp_step *s) { return net->arch.n_layers > 1 ? s->a0 : net->ws->u[0]; }
 
 void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts) {
     const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
@@ -347,16 +353,16 @@ void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts) {
     float *out = layer0_out(net, s);
     /* s->d[0] exists only when layer 0 is hidden: no pointer arithmetic on NULL */
     float *d0 = net->arch.n_layers > 1 ? s->d[0] + o0 : NULL;
-    mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + o0, H, d0, H, NULL, NULL, 0, 0, 0, 0};
+    mlp_epi ep = {.kind = MLP_EPI_ACT, .act = net->arch.act, .f = out + o0, .ldf = H, .d = d0, .ldd = H};
     const mlp_epi *epp = net->arch.n_layers > 1 ? &ep : NULL;
     if (s->sp) {
         /* start = b + c S for this thread's columns (S: kept by the update of the same columns) */
         mlp_step_sparse *sp = s->sp;
         const float *b = net->params + net->b_off[0];
         for (int o = o0; o < o1; o++) sp->start[o] = b[o] + sp->c * sp->S[o];
-        kt->spmm_nn(s->nb, o1 - o0, &sp->rows, net->wt[0] + o0, H, sp->start + o0, out + o0, H, epp);
+        kt->spmm_nn(s->nb, o1 - o0, &sp->rows, net->ws->wt[0] + o0, H, sp->start + o0, out + o0, H, epp);
     } else {
-        kt->gemm_nn(s->nb, o1 - o0, D, s->x, D, net->wt[0] + o0, H, net->params + net->b_off[0] + o0, out + o0, H,
+        kt->gemm_nn(s->nb, o1 - o0, D, s->x, D, net->ws->wt[0] + o0, H, net->params + net->b_off[0] + o0, out + o0, H,
                     epp);
     }
 }
@@ -407,20 +413,21 @@ void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts) {
     const float *in = layer0_out(net, s);
     for (int l = 1; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        float *out = l < L - 1 ? net->a[l] : net->u[l];
+        float *out = l < L - 1 ? net->ws->a[l] : net->ws->u[l];
         float *dl = l < L - 1 ? s->d[l] + (size_t)r0 * w_out : NULL; /* d[l] exists for hidden layers only */
-        mlp_epi ep = {MLP_EPI_ACT, net->arch.act, out + (size_t)r0 * w_out, w_out, dl, w_out, NULL, NULL, 0, 0, 0, 0};
-        kt->gemm_nn(n, w_out, w_in, in + (size_t)r0 * w_in, w_in, net->wt[l], w_out, net->params + net->b_off[l],
+        mlp_epi ep = {.kind = MLP_EPI_ACT, .act = net->arch.act, .f = out + (size_t)r0 * w_out, .ldf = w_out, .d = dl,
+                      .ldd = w_out};
+        kt->gemm_nn(n, w_out, w_in, in + (size_t)r0 * w_in, w_in, net->ws->wt[l], w_out, net->params + net->b_off[l],
                     out + (size_t)r0 * w_out, w_out, l < L - 1 ? &ep : NULL);
         in = out;
     }
     /* loss and its gradient at the logits */
-    mlp_loss_rows(s->loss, net->u[L - 1] + (size_t)r0 * K, s->y + r0, n, K, s->g[L - 1] + (size_t)r0 * K,
+    mlp_loss_rows(s->loss, net->ws->u[L - 1] + (size_t)r0 * K, s->y + r0, n, K, s->g[L - 1] + (size_t)r0 * K,
                   s->grad_scale, s->row_loss + r0, s->row_ok + r0);
     /* G_{l-1} = (G_l W_l) * f'(u_{l-1}) down to G_0 */
     for (int l = L - 1; l >= 1; l--) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        mlp_epi ep = {MLP_EPI_MUL, net->arch.act, NULL, 0, s->d[l - 1] + (size_t)r0 * w_in, w_in, NULL, NULL, 0, 0, 0, 0};
+        mlp_epi ep = {.kind = MLP_EPI_MUL, .act = net->arch.act, .d = s->d[l - 1] + (size_t)r0 * w_in, .ldd = w_in};
         kt->gemm_nn(n, w_in, w_out, s->g[l] + (size_t)r0 * w_out, w_out, net->params + net->w_off[l], w_in, NULL,
                     s->g[l - 1] + (size_t)r0 * w_in, w_in, &ep);
     }
@@ -453,13 +460,13 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
         float *db = net->grads + net->b_off[0];
         bias_grad(s->g[0], s->nb, H, o0, o1, db);
         for (int o = o0; o < o1; o++) sp->start[o] = sp->c * db[o];
-        kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->wt[0] + o0,
+        kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->ws->wt[0] + o0,
                         s->vt0 + o0, H, s->lr, s->wd, s->mom, sp->S + o0);
         kt->sgd(net->params + net->b_off[0] + o0, net->momentum + net->b_off[0] + o0, db + o0, (size_t)(o1 - o0),
                 s->lr, s->wd, s->mom);
     } else if (o1 > o0) {
-        mlp_epi ep = {MLP_EPI_SGD, net->arch.act, NULL, 0, NULL, 0, net->wt[0] + o0, s->vt0 + o0, H,
-                      s->lr, s->wd, s->mom};
+        mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->ws->wt[0] + o0, .v = s->vt0 + o0, .ldw = H, .lr = s->lr,
+                      .wd = s->wd, .mom = s->mom};
         kt->gemm_tn(D, o1 - o0, s->nb, s->x, D, s->g[0] + o0, H, s->gt0 + o0, H, &ep);
         bias_update(kt, s->g[0], s->nb, H, o0, o1, net->grads + net->b_off[0], net->params + net->b_off[0],
                     net->momentum + net->b_off[0], s);
@@ -468,19 +475,19 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
     int unit = 0;
     for (int l = 1; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
-        const float *in = l == 1 ? s->a0 : net->a[l - 1];
+        const float *in = l == 1 ? s->a0 : net->ws->a[l - 1];
         for (int j0 = 0; j0 < w_out; j0 += 16, unit++) {
             if (parts - 1 - unit % parts != part) continue;
             const int j1 = j0 + 16 < w_out ? j0 + 16 : w_out;
             const size_t off = net->w_off[l] + (size_t)j0 * w_in;
-            mlp_epi ep = {MLP_EPI_SGD, net->arch.act, NULL, 0, NULL, 0, net->params + off, net->momentum + off,
-                          w_in, s->lr, s->wd, s->mom};
+            mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->params + off, .v = net->momentum + off, .ldw = w_in,
+                          .lr = s->lr, .wd = s->wd, .mom = s->mom};
             kt->gemm_tn(j1 - j0, w_in, s->nb, s->g[l] + j0, w_out, in, w_in, net->grads + off, w_in, &ep);
             bias_update(kt, s->g[l], s->nb, w_out, j0, j1, net->grads + net->b_off[l], net->params + net->b_off[l],
                         net->momentum + net->b_off[l], s);
             /* the forward copy: wt_l[i][j] = W_l[j][i] for these rows j */
             const float *W = net->params + net->w_off[l];
-            float *wt = net->wt[l];
+            float *wt = net->ws->wt[l];
             for (int i = 0; i < w_in; i++)
                 for (int j = j0; j < j1; j++) wt[(size_t)i * w_out + j] = W[(size_t)j * w_in + i];
         }
@@ -490,13 +497,13 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
 /* Layer 0's weights and momentum move to the transposed layout of the fused step and back. */
 void mlp_step_enter(mlp_net *net, float *vt0, float *S) {
     const int D = net->arch.width[0], H = net->arch.width[1];
-    mlp_transpose(net->wt[0], net->params + net->w_off[0], H, D);
+    mlp_transpose(net->ws->wt[0], net->params + net->w_off[0], H, D);
     mlp_transpose(vt0, net->momentum + net->w_off[0], H, D);
-    if (S) mlp_column_sums(S, net->wt[0], D, H);
+    if (S) mlp_column_sums(S, net->ws->wt[0], D, H);
 }
 
 void mlp_step_leave(mlp_net *net, const float *vt0) {
     const int D = net->arch.width[0], H = net->arch.width[1];
-    mlp_transpose(net->params + net->w_off[0], net->wt[0], D, H);
+    mlp_transpose(net->params + net->w_off[0], net->ws->wt[0], D, H);
     mlp_transpose(net->momentum + net->w_off[0], vt0, D, H);
 }

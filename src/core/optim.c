@@ -4,7 +4,7 @@
  * for every parameter, biases included, v starting at 0. One flat loop over the contiguous blocks (the
  * kernel path's vectorized loop: the same operations in the same order, so every path gives the same bits).
  * The trainer does not call this: its fused step applies the same rule in the weight-gradient epilogue. */
-#include "internal.h"
+#include "kernels.h"
 
 void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum) {
     mlp_kernels_of(net->kernels)->sgd(net->params, net->momentum, net->grads, net->n_params, lr, wd, momentum);

@@ -15,7 +15,8 @@
  * team shrinks to thread 0 while the others sleep (team_policy), so two threads never cost much more than
  * one. Every element is computed by the same chain whichever thread computes it: results do not depend on the
  * thread count or the team. The evaluation is one more region, split by rows. */
-#include "internal.h"
+#include "step.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -83,11 +84,11 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
 
 /* ------------------------------------------------------------------ the trainer's scratch block
  *
- * t->xbatch is the start of one float block holding everything the fused step needs besides the network:
+ * ws->xbatch is the start of one float block holding everything the fused step needs besides the network:
  * two batch buffers, two layer-0 activation buffers (the step alternates), f'(u_l) and G_l of the hidden
  * layers, layer 0's gradient and momentum in the transposed layout, and the per-row losses and hits. Its
- * layout is a function of the batch size and the architecture only. t->ybatch holds two label buffers;
- * G_{L-1} is t->dlogits. */
+ * layout is a function of the batch size and the architecture only. ws->ybatch holds two label buffers;
+ * G_{L-1} is ws->dlogits. */
 #define SCRATCH_ALIGN 16 /* floats: 64 bytes */
 
 static size_t scratch_round(size_t n) { return (n + SCRATCH_ALIGN - 1) / SCRATCH_ALIGN * SCRATCH_ALIGN; }
@@ -131,7 +132,7 @@ static size_t scratch_layout(scratch *sc, float *base, uint8_t *ybase, float *dl
 
 /* ------------------------------------------------------------------ the compressed training set
  *
- * For the sparse first layer (internal.h): every training image as the list of its inputs that differ from
+ * For the sparse first layer (kernels.h): every training image as the list of its inputs that differ from
  * the background value c (index, x - c), built once at mlp_trainer_init when at least 60% of the inputs are
  * background (MNIST: 81%, 150 entries of 6 bytes per image instead of 784 floats). A batch is then a list of
  * row views (no copy), and its CSC blocks are rebuilt from them at every step. */
@@ -225,28 +226,46 @@ mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *c
     t->test = test;
     mlp_rng_seed(&t->shuffle_rng, cfg->seed, 2);
     const int K = net->arch.width[net->arch.n_layers];
-    t->perm = malloc(sizeof(uint32_t) * (size_t)train->n);
+    mlp_trainer_ws *ws = t->ws = calloc(1, sizeof *t->ws);
     scratch sc;
     const size_t floats = scratch_layout(&sc, NULL, NULL, NULL, &net->arch, cfg->batch);
-    t->xbatch = aligned_alloc(64, floats * sizeof(float));
-    t->dlogits = malloc(sizeof(float) * (size_t)cfg->batch * (size_t)K);
-    t->ybatch = malloc(2 * (size_t)cfg->batch);
-    if (!t->perm || !t->xbatch || !t->dlogits || !t->ybatch) {
+    if (ws) {
+        ws->perm = malloc(sizeof(uint32_t) * (size_t)train->n);
+        ws->xbatch = aligned_alloc(64, floats * sizeof(float));
+        ws->dlogits = malloc(sizeof(float) * (size_t)cfg->batch * (size_t)K);
+        ws->ybatch = malloc(2 * (size_t)cfg->batch);
+    }
+    if (!ws || !ws->perm || !ws->xbatch || !ws->dlogits || !ws->ybatch) {
         mlp_trainer_free(t);
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate the trainer's buffers");
     }
-    memset(t->xbatch, 0, floats * sizeof(float)); /* the pages are faulted in now, not in the first epoch */
-    if (net->input_sparse) t->sparse = sparse_build(train, &net->arch, cfg->batch);
+    memset(ws->xbatch, 0, floats * sizeof(float)); /* the pages are faulted in now, not in the first epoch */
+    if (net->input_sparse) ws->sparse = sparse_build(train, &net->arch, cfg->batch);
     return MLP_OK;
 }
 
 void mlp_trainer_free(mlp_trainer *t) {
-    free(t->perm);
-    free(t->xbatch);
-    free(t->dlogits);
-    free(t->ybatch);
-    sparse_free(t->sparse);
+    if (t->ws) {
+        free(t->ws->perm);
+        free(t->ws->xbatch);
+        free(t->ws->dlogits);
+        free(t->ws->ybatch);
+        sparse_free(t->ws->sparse);
+        free(t->ws);
+    }
     memset(t, 0, sizeof *t);
+}
+
+mlp_status mlp_trainer_set_shards(mlp_trainer *t, int index, int count, mlp_combine_fn combine, void *user,
+                                  mlp_error *err) {
+    if (!t->ws) return mlp_fail(err, MLP_ERR_ARG, "data parallelism: the trainer is not initialised");
+    if (count < 1 || index < 0 || index >= count)
+        return mlp_fail(err, MLP_ERR_ARG, "data parallelism: shard %d of %d: needs 0 <= index < count", index, count);
+    t->ws->shard_index = index;
+    t->ws->shard_count = count;
+    t->ws->combine = combine;
+    t->ws->combine_user = user;
+    return MLP_OK;
 }
 
 static int params_finite(const mlp_net *net) {
@@ -387,7 +406,7 @@ static void gather_sparse(const mlp_trainer *t, const train_sparse *sp, const sc
     uint64_t *off = sp->off[s & 1];
     uint32_t *cnt = sp->cnt[s & 1];
     uint8_t *y = sc->y[s & 1];
-    const uint32_t *perm = t->perm + (size_t)s * t->cfg.batch;
+    const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch;
     for (int r = r0; r < r1; r++) {
         const uint32_t p = perm[r];
         off[r] = sp->row_ptr[p];
@@ -405,7 +424,7 @@ static void gather(const mlp_trainer *t, const scratch *sc, int s, int r0, int r
     const size_t dim = (size_t)ds->dim;
     float *x = sc->x[s & 1];
     uint8_t *y = sc->y[s & 1];
-    const uint32_t *perm = t->perm + (size_t)s * t->cfg.batch;
+    const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch;
     /* The rows are scattered over the (DRAM-sized) training set: ask for row r + AHEAD while copying row r,
      * so that the copy waits for memory once per batch, not once per row. */
     enum { AHEAD = 6 };
@@ -569,7 +588,7 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
     }
 }
 
-/* ------------------------------------------------------------------ data parallelism (mlp.h: shard_count)
+/* ------------------------------------------------------------------ data parallelism (mlp_trainer_set_shards)
  *
  * The steps of an epoch when the batches are shared between processes: this process's rows of batch s (a
  * contiguous slice of it) through forward, loss and backward, the gradient scaled by 1/nb (mean) for the
@@ -590,10 +609,11 @@ static int sharded_steps(epoch_run *run, mlp_error *err) {
     mlp_net_params_changed(net);
     for (int s = run->start; s < run->steps; s++) {
         const int nb = batch_rows(t, s);
-        const int shards = t->shard_count > 1 ? t->shard_count : 1, me = shards > 1 ? t->shard_index : 0;
+        const mlp_trainer_ws *ws = t->ws;
+        const int shards = ws->shard_count > 1 ? ws->shard_count : 1, me = shards > 1 ? ws->shard_index : 0;
         const int r0 = (int)((long long)nb * me / shards), r1 = (int)((long long)nb * (me + 1) / shards);
         const int n = r1 - r0;
-        const uint32_t *perm = t->perm + (size_t)s * t->cfg.batch + r0;
+        const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch + r0;
         for (int r = 0; r < n; r++) {
             memcpy(x + (size_t)r * D, ds->x + (size_t)perm[r] * D, sizeof(float) * D);
             y[r] = ds->y[perm[r]];
@@ -603,8 +623,8 @@ static int sharded_steps(epoch_run *run, mlp_error *err) {
         if (n > 0) {
             const float scale = t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
             const float *logits = mlp_net_forward(net, x, n);
-            mlp_loss_rows(&t->cfg.loss, logits, y, n, K, t->dlogits, scale, sc->row_loss, sc->row_ok);
-            mlp_net_backward(net, x, t->dlogits, n);
+            mlp_loss_rows(&t->cfg.loss, logits, y, n, K, t->ws->dlogits, scale, sc->row_loss, sc->row_ok);
+            mlp_net_backward(net, x, t->ws->dlogits, n);
             for (int r = 0; r < n; r++) {
                 sums[0] += sc->row_loss[r];
                 sums[1] += sc->row_ok[r];
@@ -612,7 +632,7 @@ static int sharded_steps(epoch_run *run, mlp_error *err) {
         } else {
             memset(net->grads, 0, sizeof(float) * net->n_params); /* a batch smaller than the shard count */
         }
-        if (t->combine && t->combine(t->combine_user, net->grads, net->n_params, sums)) {
+        if (t->ws->combine && t->ws->combine(t->ws->combine_user, net->grads, net->n_params, sums)) {
             mlp_fail(err, MLP_ERR_IO, "data parallelism: combining the gradients of epoch %d, step %d failed",
                      run->epoch, s + 1);
             return -1;
@@ -658,13 +678,13 @@ mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const u
     if (start == 0) t->epoch_rng = t->shuffle_rng;
     t->shuffle_rng = t->epoch_rng;
 
-    for (int i = 0; i < ds->n; i++) t->perm[i] = (uint32_t)i;
+    for (int i = 0; i < ds->n; i++) t->ws->perm[i] = (uint32_t)i;
     if (t->cfg.shuffle)
         for (int i = ds->n - 1; i > 0; i--) {
             uint32_t j = mlp_rng_below(&t->shuffle_rng, (uint32_t)i + 1);
-            uint32_t tmp = t->perm[i];
-            t->perm[i] = t->perm[j];
-            t->perm[j] = tmp;
+            uint32_t tmp = t->ws->perm[i];
+            t->ws->perm[i] = t->ws->perm[j];
+            t->ws->perm[j] = tmp;
         }
 
     double sum_loss = start ? t->epoch_loss_sum : 0, sum_acc = start ? t->epoch_acc_sum : 0;
@@ -679,19 +699,19 @@ mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const u
     run.diverged_step = -1;
     run.stopped_after = -1;
     run.teams = teams;
-    scratch_layout(&run.sc, t->xbatch, t->ybatch, t->dlogits, &net->arch, B);
+    scratch_layout(&run.sc, t->ws->xbatch, t->ws->ybatch, t->ws->dlogits, &net->arch, B);
     atomic_init(&run.bar.arrived, 0);
     atomic_init(&run.bar.phase, 0);
     atomic_init(&run.gen, 0);
     atomic_init(&run.finished, 0);
-    if (t->shard_count > 1 || t->combine) { /* data parallelism: the unfused steps on this process's shard */
+    if (t->ws->shard_count > 1 || t->ws->combine) { /* data parallelism: the unfused steps on this shard */
         if (sharded_steps(&run, err)) return MLP_ERR_IO;
         goto steps_done;
     }
     if (pthread_mutex_init(&run.park_mu, NULL) || pthread_cond_init(&run.park_cv, NULL))
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot create the trainer's thread synchronization");
 
-    run.sp = net->input_sparse ? (train_sparse *)t->sparse : NULL;
+    run.sp = net->input_sparse ? t->ws->sparse : NULL;
     mlp_net_params_changed(net);       /* the parameters may have been written directly since the last epoch */
     mlp_step_enter(net, run.sc.vt0, run.sp ? run.sp->S : NULL); /* W_0, its momentum (and S): for the epoch */
     const int threads = net->threads;
@@ -763,11 +783,11 @@ static void eval_worker(eval_run *e, int me, int parts) {
     for (int first = 0; first < ds->n; first += mb, round++) {
         const int nb = ds->n - first < mb ? ds->n - first : mb;
         const int r0 = (int)((long long)nb * me / parts), r1 = (int)((long long)nb * (me + 1) / parts);
-        double *row_loss = net->eval_loss + (size_t)(round & 1) * mb;
-        int *pred = net->eval_pred + (size_t)(round & 1) * mb;
+        double *row_loss = net->ws->eval_loss + (size_t)(round & 1) * mb;
+        int *pred = net->ws->eval_pred + (size_t)(round & 1) * mb;
         if (r1 > r0) {
             mlp_net_forward_rows(net, ds->x + (size_t)first * ds->dim, r0, r1, e->start0, e->c);
-            const float *logits = net->u[net->arch.n_layers - 1];
+            const float *logits = net->ws->u[net->arch.n_layers - 1];
             mlp_loss_rows(e->loss, logits + (size_t)r0 * K, ds->y + first + r0, r1 - r0, K, NULL, 1.0f, row_loss + r0,
                           NULL);
             for (int r = r0; r < r1; r++) {

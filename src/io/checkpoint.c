@@ -18,7 +18,7 @@
  * element count (overflow-checked) against its offsets, offsets inside the data section, exact tiling of the
  * data section, every metadata value's syntax and range, finite parameters; then the agreement with the run
  * that wants to continue. Nothing is written into the trainer before everything has been checked. */
-#include "internal.h"
+#include "util.h"
 #include "json.h"
 
 #include <errno.h>

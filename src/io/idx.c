@@ -9,10 +9,11 @@
  * A file must hold exactly what its header declares: short files and trailing bytes are both errors,
  * because either means the file is not the one the header describes.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -25,7 +25,7 @@
  * Finally x = (v - offset) * scale in float, exactly as the IDX loader scales (a 28x28 PGM gives the
  * same floats as the same image in an IDX file).
  */
-#include "internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>

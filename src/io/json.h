@@ -45,7 +45,7 @@
 #ifndef MLP_JSON_H
 #define MLP_JSON_H
 
-#include "internal.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -19,7 +19,7 @@
  * allocated for the network. Files written by other tools load when they hold the fc tensors in any
  * order, with any extra metadata; a network with hidden layers also needs the "activation" entry,
  * because guessing it would silently compute something else. */
-#include "internal.h"
+#include "util.h"
 #include "json.h"
 
 #include <float.h>

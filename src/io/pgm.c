@@ -8,10 +8,11 @@
  * most significant first. P2: the samples as decimal numbers.
  * Every sample is rescaled from 0..maxval to 0..255, rounding to nearest: v' = (255 v + maxval/2) / maxval.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -48,7 +48,7 @@
  * gray output, so memory is the output plus two rows however the image is encoded. Compressed data
  * after the last scanline is ignored; missing data is an error.
  */
-#include "internal.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * The library reads no environment variables here; the CLI maps MLP_KERNELS to a request.
  * -DMLP_NO_SIMD compiles every x86 section out (cpu.c, gemm_avx2.c, gemm_avx512.c): the build of a non-x86
  * machine, which the tests use to check that the portable path stands alone. */
-#include "internal.h"
+#include "kernels.h"
 
 #include <string.h>
 

@@ -9,7 +9,7 @@
  *                 for k: c = fma(a_k, b_k, c) (SIMD paths: one rounding)
  * Nothing about the chain depends on which block, tile or thread computes the element, so splitting the
  * rows or columns between threads gives bitwise the same C for any thread count. */
-#include "internal.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -116,7 +116,7 @@ static void portable_sgd(float *w, float *v, const float *g, size_t n, float lr,
     }
 }
 
-/* The epilogue (internal.h) on rows [i0, i0 + mr) of C, all N columns. */
+/* The epilogue (kernels.h) on rows [i0, i0 + mr) of C, all N columns. */
 static void portable_epilogue(const mlp_epi *ep, float *C, ptrdiff_t ldc, int i0, int mr, int N) {
     for (int r = i0; r < i0 + mr; r++) {
         float *c = C + r * ldc;
@@ -170,7 +170,7 @@ static void portable_exp(const float *x, float *e, float *em1, size_t n) {
 }
 
 /* ------------------------------------------------------------------ portable sparse first layer
- * (internal.h; the chains are c = c + v * b, two roundings, like the dense portable kernels) */
+ * (kernels.h; the chains are c = c + v * b, two roundings, like the dense portable kernels) */
 
 /* c[j] += v * b[j] */
 static void axpy_row(float *restrict c, float v, const float *restrict b, int n) {

@@ -11,7 +11,7 @@
  * instantiation, because masked stores are slow on some CPUs; masked-off lanes are never touched.
  * Compiled with function-level target attributes, so no -mavx2 flag is needed; only called when cpu.c
  * found AVX2 + FMA with YMM state enabled by the OS. */
-#include "internal.h"
+#include "kernels.h"
 
 #include <stddef.h>
 
@@ -97,7 +97,7 @@ AVX2_INLINE void store_vec(float *p, int v, int nv, int masked, __m256i tail, __
         store_vec(cr, 1, nv, masked, t->tail, c##r##1);            \
     }
 
-/* The SGD rule on row r of the tile instead of storing it (internal.h's MLP_EPI_SGD, same operations):
+/* The SGD rule on row r of the tile instead of storing it (kernels.h's MLP_EPI_SGD, same operations):
  *   v = mom v + (g + wd w);  w = w - lr v                                                            */
 #define SGD_VEC(r, x)                                                                                \
     if (nv > x) {                                                                                    \
@@ -245,7 +245,7 @@ static AVX2_FN void gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, pt
     }
 }
 
-/* ------------------------------------------------------------------ sparse first layer (internal.h)
+/* ------------------------------------------------------------------ sparse first layer (kernels.h)
  *
  * As in gemm_avx512.c, with 8-float vectors: column blocks of up to SNV vectors (64 floats) in named registers;
  * the last vector of a block goes through vmaskmov. Same chains, so the same bits as the AVX-512 kernels. */

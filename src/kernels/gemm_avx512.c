@@ -14,7 +14,7 @@
  * GFLOPS, so a packing pass over B could only add time.
  * Compiled with function-level target attributes, so no -mavx512f flag is needed; only called when
  * cpu.c found AVX-512F/VL/DQ + FMA with ZMM state enabled by the OS. */
-#include "internal.h"
+#include "kernels.h"
 
 #include <stddef.h>
 
@@ -100,7 +100,7 @@ typedef struct tile_args {
         if (nv > 3) _mm512_mask_storeu_ps(cr + 48, MASK(3), c##r##3);               \
     }
 
-/* The SGD rule on row r of the tile instead of storing it (internal.h's MLP_EPI_SGD, same operations):
+/* The SGD rule on row r of the tile instead of storing it (kernels.h's MLP_EPI_SGD, same operations):
  *   v = mom v + (g + wd w);  w = w - lr v                                                            */
 #define SGD_VEC(r, x)                                                                               \
     if (nv > x) {                                                                                   \
@@ -250,7 +250,7 @@ static AVX512_FN void gemm(int M, int N, int K, const float *A, ptrdiff_t a_rs, 
     }
 }
 
-/* ------------------------------------------------------------------ sparse first layer (internal.h)
+/* ------------------------------------------------------------------ sparse first layer (kernels.h)
  *
  * Column blocks of up to SNV vectors (128 floats) stay in registers while a row's (or a pixel's) entries
  * stream by: each entry is one broadcast and one load + FMA per vector. The last vector of a block is masked.

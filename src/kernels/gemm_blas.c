@@ -7,7 +7,7 @@
  * kernels, a BLAS does not promise one fixed chain per element: the bits may depend on the shape of each call,
  * hence on the thread count, and the tests hold this path to the double reference only. OpenBLAS is told to use
  * one thread per call (the trainer already splits the work between its own threads). */
-#include "internal.h"
+#include "kernels.h"
 
 const mlp_kernel_table *mlp_gemm_blas_table(void);
 

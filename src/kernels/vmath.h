@@ -345,7 +345,7 @@ VMATH_FN void vm_exp_rows(const float *x, float *e, float *em1, size_t n) {
     }
 }
 
-/* The epilogue on the tile [i0, i0 + mr) x [j0, j0 + nw) of C (see internal.h). */
+/* The epilogue on the tile [i0, i0 + mr) x [j0, j0 + nw) of C (see kernels.h). */
 VMATH_FN void vm_epilogue(const mlp_epi *ep, float *C, ptrdiff_t ldc, int i0, int j0, int mr, int nw) {
     for (int r = i0; r < i0 + mr; r++) {
         float *c = C + r * ldc + j0;

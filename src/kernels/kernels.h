@@ -1,25 +1,13 @@
-/* internal.h - declarations shared between the library's files; not installed. */
-#ifndef MLP_INTERNAL_H
-#define MLP_INTERNAL_H
+/* kernels.h - the matrix kernels' contract: the epilogues, the sparse formats, one table of functions per
+ * kernel path (portable, AVX2, AVX-512, BLAS), the threaded drivers and the CPU detection behind AUTO.
+ * Internal: not installed, not exported. Used by src/core (net.c, optim.c, train.c) and the tests. */
+#ifndef MLP_KERNELS_H
+#define MLP_KERNELS_H
 
 #include "mlp.h"
 
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#if defined(__GNUC__) || defined(__clang__)
-#define MLP_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define MLP_PRINTF(a, b)
-#endif
-
-/* Fill err (if not NULL) with code and a printf-style message; returns code. */
-mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) MLP_PRINTF(3, 4);
-
-/* Write len bytes to path atomically: path.tmp.PID, fsync, rename. On failure nothing is left behind. */
-mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err);
 
 /* ------------------------------------------------------------------ matrix kernels
  *
@@ -135,81 +123,6 @@ void mlp_gemm_tn(mlp_kernels k, int threads, int M, int N, int K, const float *A
 
 /* dst[c][r] = src[r][c] for a rows x cols src (blocked). */
 void mlp_transpose(float *dst, const float *src, int rows, int cols);
-
-/* ------------------------------------------------------------------ network internals (net.c, loss.c)
- *
- * The forward pass of rows [r0, r1) of x into the workspace rows r0..r1 (independent of other rows). With
- * start0 (not NULL) the first layer is the sparse product around the value c (internal.h, spmm_nn_dense) with
- * start0 = b + c S (mlp_net_sparse_start). */
-void mlp_net_forward_rows(mlp_net *net, const float *x, int r0, int r1, const float *start0, float c);
-/* The background value of a set of rows: the majority value of the first (up to) 64 rows, if it fills at least
- * 60% of them (returns 1 and sets *c), else 0. Rows must be at most 65535 wide. */
-int mlp_input_background(const float *x, int n, int dim, float *c);
-/* Column sums S of W_0 (over inputs, from 0.0f in increasing order, the chain spmm_tn_sgd keeps) into
- * net->sparse0 and start = b + c S into net->sparse0 + width1; returns start. */
-const float *mlp_net_sparse_start(mlp_net *net, float c);
-/* S[o] = sum_i wt[i][o] for a [D x H] row-major wt, from 0.0f in increasing i. */
-void mlp_column_sums(float *S, const float *wt, int D, int H);
-/* How many threads a row-parallel pass over n rows should use (>= 1, <= net->threads). */
-int mlp_net_row_threads(const mlp_net *net, int n);
-
-/* Per-row losses (E_n, the values mlp_loss_eval adds up in row order), argmax hits and scaled gradients. */
-void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
-                   float *dlogits, float grad_scale, double *row_loss, unsigned char *row_ok);
-
-/* The fused training step, in three parts run by every thread of a team (part = thread number, parts =
- * team size) with a barrier between parts:
- *   forward0  layer 0's product for this thread's output units, bias and activation (f, f') in the epilogue
- *   middle    for this thread's batch rows: the other layers' forward, the loss, G_{L-1} .. G_0
- *   update    layer 0's weight gradient for this thread's units with the SGD rule in the epilogue (W_0 and
- *             its momentum are kept transposed, in wt[0] and vt0, for the whole epoch), the biases, and the
- *             updates of the other layers by units of 16 output rows
- * Results are bitwise those of forward + loss + backward + mlp_sgd_step on the same path, for any team
- * size. a0 (layer 0's activations) must alternate between two buffers from one step to the next: a thread
- * may start the next forward0 while another still reads a0 in update. */
-/* The sparse first layer of a step (internal.h's sparse section): the batch's rows compressed around c, the
- * CSC blocks of MLP_CSC_ROWS rows each (built by mlp_step_middle, block b by the thread that owns its rows),
- * and the column sums S of W_0 with a start vector, both [width1]. */
-#define MLP_CSC_ROWS 16
-typedef struct mlp_step_sparse {
-    float c;
-    mlp_csr rows;
-    int nblocks;
-    mlp_csc_block *blocks; /* [nblocks] */
-    uint32_t *pstart;      /* storage: [nblocks x (width0 + 1)] */
-    uint16_t *row;         /* storage: cap entries per block */
-    float *val;
-    size_t cap;
-    float *S, *start;
-} mlp_step_sparse;
-
-typedef struct mlp_step {
-    const float *x;        /* batch [nb x width0] (dense first layer) */
-    mlp_step_sparse *sp;   /* or the sparse first layer (then x is not used) */
-    const uint8_t *y;      /* labels [nb] */
-    int nb;
-    float *a0;             /* layer 0's activations [batch x width1] (hidden layer 0 only) */
-    float *d[MLP_MAX_LAYERS];  /* f'(u_l) [batch x width_{l+1}], hidden layers */
-    float *g[MLP_MAX_LAYERS];  /* G_l = dE/du_l [batch x width_{l+1}]; g[L-1] = dlogits */
-    float *gt0, *vt0;      /* layer 0's gradient (scratch) and momentum, transposed [width0 x width1] */
-    double *row_loss;      /* [nb] */
-    unsigned char *row_ok; /* [nb] */
-    const mlp_loss_cfg *loss;
-    float grad_scale, lr, wd, mom;
-} mlp_step;
-
-void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts);
-void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts);
-void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts);
-/* Before the first step: W_0 and its momentum into wt[0] / vt0 (and S, if not NULL, the column sums). After
- * the last: back into params and momentum. (The fused step does not materialize layer 0's gradient:
- * net->grads is not meaningful after it.) */
-void mlp_step_enter(mlp_net *net, float *vt0, float *S);
-void mlp_step_leave(mlp_net *net, const float *vt0);
-
-/* mlp_trainer_epoch with the team of each step given (teams[s] != 0: all threads, 0: thread 0 alone) instead of
- * chosen by the trainer's timing policy: for the tests (the results must not depend on it). */
-mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams, mlp_error *err);
 
 /* act'(u[i]) into d[i] with act.c's scalar kernels (the portable path's derivative). */
 void mlp_act_deriv(mlp_act a, float *d, const float *u, size_t n);

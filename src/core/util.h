@@ -1,0 +1,23 @@
+/* util.h - error reporting and atomic file writes (util.c): the helpers every layer of the library uses.
+ * Internal: not installed, not exported (docs/ARCHITECTURE.md, "The library boundary"). */
+#ifndef MLP_UTIL_H
+#define MLP_UTIL_H
+
+#include "mlp.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MLP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define MLP_PRINTF(a, b)
+#endif
+
+/* Fill err (if not NULL) with code and a printf-style message; returns code. */
+mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) MLP_PRINTF(3, 4);
+
+/* Write len bytes to path atomically: path.tmp.PID, fsync, rename. On failure nothing is left behind. */
+mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err);
+
+#endif
