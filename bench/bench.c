@@ -258,6 +258,43 @@ static double time_epochs(const bench_data *d, const char *hidden, mlp_act act, 
     return median(sec, epochs);
 }
 
+/* The fast-learning run of issue 10 (gelu + ce, mean gradients, lr 0.1, wd 1e-4, batch 100, sparse first layer
+ * as by default): seconds of each of `epochs` epochs (no warm-up: the point is how the time changes as the
+ * run learns) into sec[]. */
+static void fast_learning(const bench_data *d, mlp_kernels k, int threads, int epochs, double *sec, double *acc) {
+    mlp_arch arch;
+    mlp_net net;
+    mlp_error err;
+    mlp_trainer t;
+    if (mlp_arch_parse(&arch, "128", d->train.dim, 10, MLP_ACT_GELU, &err) || mlp_net_create(&net, &arch, 1000, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
+    }
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    cfg.loss = mlp_loss_default(MLP_LOSS_CE);
+    cfg.reduction = MLP_GRAD_MEAN;
+    cfg.lr = 0.1f;
+    cfg.wd = 1e-4f;
+    mlp_rng rng;
+    mlp_rng_seed(&rng, cfg.seed, 1);
+    mlp_net_init(&net, cfg.init_std, &rng);
+    if (mlp_net_set_exec(&net, threads, k, &err) || mlp_trainer_init(&t, &net, &cfg, &d->train, &d->test, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
+    }
+    mlp_epoch_metrics m;
+    for (int e = 0; e < epochs; e++) {
+        if (mlp_trainer_epoch(&t, &m, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            exit(1);
+        }
+        sec[e] = m.seconds;
+    }
+    *acc = m.test_acc;
+    mlp_trainer_free(&t);
+    mlp_net_free(&net);
+}
+
 /* Images per second of mlp_evaluate on the test set (median of `reps`). */
 static double eval_rate(const bench_data *d, mlp_kernels k, int threads, int sparse, int reps) {
     mlp_arch arch;
@@ -408,6 +445,34 @@ int main(int argc, char **argv) {
                    eval_rate(&d, (mlp_kernels)k, 2, sparse, quick ? 5 : 11));
     }
     printf("\n");
+
+    {
+        enum { FL_EPOCHS = 8 };
+        printf("a fast-learning run (mlp train --act gelu --loss ce --grad-reduction mean --lr 0.1 --wd 1e-4 --threads 1),\n"
+               "%d epochs, s/epoch: with subnormals flushed to zero (the library's mode) and with IEEE subnormals\n"
+               "(for comparison); target: the slowest epoch within 15%% of the fastest\n",
+               FL_EPOCHS);
+        for (int k = MLP_KERNELS_PORTABLE; k < MLP_KERNELS_COUNT; k++) {
+            if (k != MLP_KERNELS_PORTABLE && !path_selected(paths, (mlp_kernels)k)) continue;
+            if (k == MLP_KERNELS_BLAS) continue;
+            for (int ieee = 0; ieee <= 1; ieee++) {
+                double sec[FL_EPOCHS], acc, lo = 1e300, hi = 0;
+                mlp_fpmode_ieee = ieee;
+                fast_learning(&d, (mlp_kernels)k, 1, FL_EPOCHS, sec, &acc);
+                mlp_fpmode_ieee = 0;
+                printf("  %-9s %-5s", mlp_kernels_name((mlp_kernels)k), ieee ? "IEEE" : "flush");
+                for (int e = 0; e < FL_EPOCHS; e++) {
+                    printf(" %6.3f", sec[e]);
+                    if (sec[e] < lo) lo = sec[e];
+                    if (sec[e] > hi) hi = sec[e];
+                }
+                printf("   first %.3f last %.3f  slowest/fastest %.2f  test %.4f\n", sec[0], sec[FL_EPOCHS - 1],
+                       hi / lo, acc);
+                fflush(stdout);
+            }
+        }
+        printf("\n");
+    }
 
     if (matrix) {
         const mlp_kernels best = mlp_kernels_resolve(MLP_KERNELS_AUTO);

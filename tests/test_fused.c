@@ -5,7 +5,8 @@
  *   - the fused training step (three parts, any team size) against forward + loss + backward + SGD, bitwise,
  *     for one, two and three layers and odd sizes;
  *   - whole epochs of the trainer: 1, 2 and 3 threads give the same bits, and equal an unfused loop;
- *   - the evaluation: the same sums for any thread count. */
+ *   - the evaluation: the same sums for any thread count;
+ *   - subnormals flushed to zero while the library computes, the caller's floating-point mode kept. */
 #include "check.h"
 #include "step.h"
 
@@ -13,6 +14,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const mlp_kernels all_paths[] = {MLP_KERNELS_PORTABLE, MLP_KERNELS_AVX2, MLP_KERNELS_AVX512};
 #define N_PATHS 3
@@ -382,7 +387,9 @@ static void toy_set(mlp_dataset *ds, int n, int d, unsigned long long seed) {
 }
 
 /* Epochs of the trainer with `threads` threads; returns the net (caller frees) and the last metrics. */
-static int train_epochs_dense; /* 1: input_sparse = 0 */
+static int train_epochs_dense;        /* 1: input_sparse = 0 */
+static float train_epochs_lr;         /* 0: 0.05 */
+static mlp_step_fn train_epochs_on_step; /* the trainer's progress callback, or NULL */
 static void train_epochs(mlp_net *net, const mlp_dataset *tr, const mlp_dataset *te, const char *hidden, mlp_act act,
                          mlp_loss loss, mlp_kernels k, int threads, int epochs, int batch, mlp_epoch_metrics *m) {
     mlp_arch arch;
@@ -397,11 +404,12 @@ static void train_epochs(mlp_net *net, const mlp_dataset *tr, const mlp_dataset 
     mlp_train_cfg cfg = mlp_train_cfg_default();
     cfg.loss = mlp_loss_default(loss);
     cfg.batch = batch;
-    cfg.lr = 0.05f;
+    cfg.lr = train_epochs_lr > 0 ? train_epochs_lr : 0.05f;
     cfg.wd = 1e-3f;
     cfg.reduction = MLP_GRAD_MEAN;
     mlp_trainer t;
     CHECK(mlp_trainer_init(&t, net, &cfg, tr, te, &err) == MLP_OK);
+    t.on_step = train_epochs_on_step;
     for (int e = 0; e < epochs; e++) CHECK(mlp_trainer_epoch(&t, m, &err) == MLP_OK);
     mlp_trainer_free(&t);
 }
@@ -846,4 +854,221 @@ TEST(fused_trainer_team_switches_bitwise) {
     }
     mlp_dataset_free(&sets[0]);
     mlp_dataset_free(&sets[1]);
+}
+
+/* ------------------------------------------------------------------ subnormals flushed to zero
+ * (src/kernels/fpmode.c) on the calling thread and on every thread of the library's parallel regions, for
+ * prediction, the unfused backward pass and SGD step, training and evaluation; the caller's mode is what it was
+ * after every call (off stays off, on stays on, in the caller and in the OpenMP pool); and a run that meets
+ * subnormals stays bitwise repeatable and independent of the thread count on every path. Where the library has
+ * no flush mode (neither x86 nor AArch64, or -DMLP_NO_FTZ) the same tests expect IEEE results. */
+
+/* 1 when this build can flush at all (then every computing call must flush). */
+static int platform_flushes(void) {
+    mlp_fpmode m;
+    mlp_fpmode_enter(&m);
+    const int f = mlp_fpmode_flushes();
+    mlp_fpmode_leave(&m);
+    return f;
+}
+
+/* How many threads of a 4-thread OpenMP region (the pool the library's regions use) flush now. */
+static int pool_flushing(void) {
+    int n = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(4) reduction(+ : n)
+    n += mlp_fpmode_flushes();
+#else
+    n = mlp_fpmode_flushes();
+#endif
+    return n;
+}
+
+/* A one-layer net (D inputs, 10 outputs) whose logits 0 and 1 are a subnormal product and a product of a
+ * subnormal input: W[0][0] = 1e-20 with x[r][0] = 1e-20 (1e-40: FTZ makes it 0), W[1][1] = 1e10 with
+ * x[r][1] = 1e-39 (1e-29, or 0 when DAZ reads the input as 0). */
+enum { FP_D = 200, FP_N = 2000 };
+
+static void subnormal_net(mlp_net *net, float *x, mlp_kernels k) {
+    mlp_arch arch;
+    mlp_error err;
+    CHECK(mlp_arch_parse(&arch, "none", FP_D, 10, MLP_ACT_RELU, &err) == MLP_OK);
+    CHECK(mlp_net_create(net, &arch, FP_N, &err) == MLP_OK);
+    CHECK(mlp_net_set_exec(net, 2, k, &err) == MLP_OK);
+    memset(net->params, 0, sizeof(float) * net->n_params);
+    net->params[net->w_off[0] + 0 * FP_D + 0] = 1e-20f;
+    net->params[net->w_off[0] + 1 * FP_D + 1] = 1e10f;
+    mlp_net_params_changed(net);
+    memset(x, 0, sizeof(float) * (size_t)FP_N * FP_D);
+    for (int r = 0; r < FP_N; r++) {
+        x[(size_t)r * FP_D + 0] = 1e-20f;
+        x[(size_t)r * FP_D + 1] = 1e-39f;
+    }
+}
+
+/* Every row's logits 0 and 1 as flushing (or IEEE) arithmetic gives them; returns the failing rows. */
+static int bad_rows(const float *logits, int flush) {
+    volatile float a = 1e-20f, b = 1e-20f, c = 1e10f, d = 1e-39f;
+    const float ftz = a * b, daz = c * d; /* computed here, in the caller's (IEEE) mode */
+    int bad = 0;
+    for (int r = 0; r < FP_N; r++) {
+        const float l0 = logits[r * 10 + 0], l1 = logits[r * 10 + 1];
+        if (flush ? (l0 != 0.0f || l1 != 0.0f) : (l0 != ftz || l1 != daz)) bad++;
+    }
+    return bad;
+}
+
+TEST(fpmode_forward_flushes_and_restores) {
+    const int flush = platform_flushes();
+    CHECK(mlp_fpmode_flushes() == 0);
+    CHECK(pool_flushing() == 0);
+    float *x = malloc(sizeof(float) * (size_t)FP_N * FP_D);
+    for (int pi = 0; pi < N_PATHS; pi++) {
+        const mlp_kernels k = all_paths[pi];
+        if (!mlp_kernels_supported(k)) continue;
+        mlp_net net;
+        subnormal_net(&net, x, k);
+        CHECK(mlp_net_row_threads(&net, FP_N) == 2); /* both threads of the region compute rows */
+        const float *logits = mlp_net_forward(&net, x, FP_N);
+        CHECK_MSG(bad_rows(logits, flush) == 0, "%s: %d rows not %s", mlp_kernels_name(k), bad_rows(logits, flush),
+                  flush ? "flushed" : "IEEE");
+        /* the caller's mode (off) is back, in this thread and in the pool's threads */
+        CHECK(mlp_fpmode_flushes() == 0);
+        CHECK(pool_flushing() == 0);
+        /* a caller that flushes itself keeps flushing */
+        if (flush) {
+            mlp_fpmode mine;
+            mlp_fpmode_enter(&mine);
+            logits = mlp_net_forward(&net, x, FP_N);
+            CHECK(bad_rows(logits, 1) == 0);
+            CHECK(mlp_fpmode_flushes() == 1);
+            mlp_fpmode_leave(&mine);
+            CHECK(mlp_fpmode_flushes() == 0);
+        }
+        mlp_net_free(&net);
+    }
+    free(x);
+}
+
+/* The unfused backward pass (through the threaded GEMM drivers) and mlp_sgd_step. */
+TEST(fpmode_backward_and_sgd_flush_and_restore) {
+    const int flush = platform_flushes();
+    float *x = malloc(sizeof(float) * (size_t)FP_N * FP_D);
+    float *dl = calloc((size_t)FP_N * 10, sizeof(float));
+    for (int pi = 0; pi < N_PATHS; pi++) {
+        const mlp_kernels k = all_paths[pi];
+        if (!mlp_kernels_supported(k)) continue;
+        mlp_net net;
+        subnormal_net(&net, x, k);
+        /* dW[0][0] = sum_r dl[r][0] x[r][0] with dl = 1e-25 on row 0 only: 1e-45 (subnormal) or 0 */
+        dl[0] = 1e-25f;
+        mlp_net_backward(&net, x, dl, FP_N);
+        volatile float p = 1e-25f, q = 1e-20f;
+        const float ieee = p * q;
+        const float g = net.grads[net.w_off[0]];
+        CHECK_MSG(flush ? g == 0.0f : g == ieee, "%s: gradient %g", mlp_kernels_name(k), (double)g);
+        CHECK(mlp_fpmode_flushes() == 0);
+        CHECK(pool_flushing() == 0);
+        /* SGD with w = 0, v = 0, g = 1, lr = 1e-40 (itself read as 0 under DAZ): w = -lr v = -1e-40 or -0 */
+        memset(net.params, 0, sizeof(float) * net.n_params);
+        memset(net.momentum, 0, sizeof(float) * net.n_params);
+        for (size_t i = 0; i < net.n_params; i++) net.grads[i] = 1.0f;
+        volatile float tiny = 1e-40f;
+        mlp_sgd_step(&net, tiny, 0.0f, 0.9f);
+        CHECK_MSG(flush ? net.params[3] == 0.0f : net.params[3] == -tiny, "%s: w %g", mlp_kernels_name(k),
+                  (double)net.params[3]);
+        CHECK(mlp_fpmode_flushes() == 0);
+        mlp_net_free(&net);
+    }
+    free(x);
+    free(dl);
+}
+
+/* Subnormals flushed (src/kernels/fpmode.c; tests/test_fpmode.c tests the mode itself): a run that meets subnormals
+ * flushes on every step, keeps the caller's mode and stays bitwise repeatable and thread-count independent. */
+
+static int steps_seen, steps_flushing;
+static void on_step(void *user, int epoch, int step, int steps, double loss_sum, double acc_sum) {
+    (void)user, (void)epoch, (void)step, (void)steps, (void)loss_sum, (void)acc_sum;
+    steps_seen++;
+    steps_flushing += mlp_fpmode_flushes();
+}
+
+/* A fast-learning run (gelu + ce, mean gradients, lr 0.3, 6 epochs) with `threads` threads (net: caller frees). */
+static void fast_run(mlp_net *net, const mlp_dataset *tr, const mlp_dataset *te, mlp_kernels k, int threads,
+                     mlp_epoch_metrics *m) {
+    train_epochs_lr = 0.3f;
+    train_epochs_on_step = on_step;
+    train_epochs(net, tr, te, "48,24", MLP_ACT_GELU, MLP_LOSS_CE, k, threads, 6, 32, m);
+    train_epochs_lr = 0;
+    train_epochs_on_step = NULL;
+}
+
+/* The largest gap between a row's top logit and another of its logits: above ~87.3, softmax's probability of
+ * the other class (exp(-gap)) is a subnormal float, as is its gradient. */
+static double max_logit_gap(mlp_net *net, const mlp_dataset *ds) {
+    double gap = 0;
+    for (int r = 0; r < ds->n; r++) {
+        const float *l = mlp_net_forward(net, ds->x + (size_t)r * ds->dim, 1);
+        float hi = l[0], lo = l[0];
+        for (int j = 1; j < 10; j++) hi = l[j] > hi ? l[j] : hi, lo = l[j] < lo ? l[j] : lo;
+        if (hi - lo > gap) gap = hi - lo;
+    }
+    return gap;
+}
+
+TEST(fpmode_training_flushes_and_stays_bitwise) {
+    const int flush = platform_flushes();
+    mlp_dataset tr, te;
+    toy_set(&tr, 384, 60, 7);
+    toy_set(&te, 120, 60, 8);
+    for (int pi = 0; pi < N_PATHS; pi++) {
+        const mlp_kernels k = all_paths[pi];
+        if (!mlp_kernels_supported(k)) continue;
+        mlp_net n1, n2, n2b, n3; /* 1, 2, 2 and 4 threads */
+        mlp_epoch_metrics m1, m2, m2b, m3;
+        steps_seen = steps_flushing = 0;
+        fast_run(&n1, &tr, &te, k, 1, &m1);
+        CHECK(steps_seen == 72);
+        CHECK_MSG(steps_flushing == (flush ? steps_seen : 0), "%s: %d of %d steps ran with flushing",
+                  mlp_kernels_name(k), steps_flushing, steps_seen);
+        CHECK(mlp_fpmode_flushes() == 0);
+        CHECK(pool_flushing() == 0);
+        fast_run(&n2, &tr, &te, k, 2, &m2);
+        fast_run(&n2b, &tr, &te, k, 2, &m2b);
+        fast_run(&n3, &tr, &te, k, 4, &m3); /* may create pool threads: they must not keep flushing */
+        CHECK(mlp_fpmode_flushes() == 0);
+        CHECK(pool_flushing() == 0);
+        /* the run met subnormals: softmax probabilities below FLT_MIN */
+        const double gap = max_logit_gap(&n1, &tr);
+        CHECK_MSG(gap > 88.0, "%s: largest logit gap %.1f: the run never reached subnormal probabilities",
+                  mlp_kernels_name(k), gap);
+        CHECK_MSG(memcmp(n1.params, n2.params, sizeof(float) * n1.n_params) == 0 &&
+                      memcmp(n1.params, n3.params, sizeof(float) * n1.n_params) == 0,
+                  "%s: params depend on the thread count", mlp_kernels_name(k));
+        CHECK_MSG(memcmp(n2.params, n2b.params, sizeof(float) * n1.n_params) == 0 &&
+                      memcmp(n2.momentum, n2b.momentum, sizeof(float) * n1.n_params) == 0,
+                  "%s: the same run twice differs", mlp_kernels_name(k));
+        CHECK(m1.train_loss == m2.train_loss && m1.train_loss == m3.train_loss);
+        CHECK(m1.test_loss == m2.test_loss && m1.test_loss == m3.test_loss && m1.test_acc == m3.test_acc);
+        /* evaluation: the same sums with 1 and 2 threads, caller's mode kept */
+        double l1, a1, l2, a2;
+        mlp_error err;
+        mlp_dataset big;
+        toy_set(&big, 3000, 60, 9);
+        CHECK(mlp_net_set_exec(&n1, 1, k, &err) == MLP_OK);
+        CHECK(mlp_evaluate(&n1, &(mlp_loss_cfg){.kind = MLP_LOSS_CE}, &big, &l1, &a1, NULL, &err) == MLP_OK);
+        CHECK(mlp_net_set_exec(&n1, 2, k, &err) == MLP_OK);
+        CHECK(mlp_evaluate(&n1, &(mlp_loss_cfg){.kind = MLP_LOSS_CE}, &big, &l2, &a2, NULL, &err) == MLP_OK);
+        CHECK(l1 == l2 && a1 == a2);
+        CHECK(mlp_fpmode_flushes() == 0);
+        CHECK(pool_flushing() == 0);
+        mlp_dataset_free(&big);
+        mlp_net_free(&n1);
+        mlp_net_free(&n2);
+        mlp_net_free(&n2b);
+        mlp_net_free(&n3);
+    }
+    mlp_dataset_free(&tr);
+    mlp_dataset_free(&te);
 }

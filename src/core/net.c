@@ -276,9 +276,12 @@ int mlp_net_row_threads(const mlp_net *net, int n) {
     return t < 1 ? 1 : t;
 }
 
+/* Subnormals are flushed while the pass computes, on this thread and the team's (fpmode.c). */
 const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
     const int L = net->arch.n_layers;
     const int threads = mlp_net_row_threads(net, n);
+    mlp_fpmode fm;
+    mlp_fpmode_enter(&fm);
     if (threads <= 1) {
         mlp_net_forward_rows(net, x, 0, n, NULL, 0.0f);
     } else {
@@ -286,13 +289,17 @@ const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
 #pragma omp parallel num_threads(threads)
         {
             const int parts = omp_get_num_threads(), me = omp_get_thread_num();
+            mlp_fpmode tm;
+            mlp_fpmode_enter(&tm);
             mlp_net_forward_rows(net, x, (int)((long long)n * me / parts), (int)((long long)n * (me + 1) / parts), NULL,
                                  0.0f);
+            mlp_fpmode_leave_team(&tm, &fm, me);
         }
 #else
         mlp_net_forward_rows(net, x, 0, n, NULL, 0.0f);
 #endif
     }
+    mlp_fpmode_leave(&fm);
     return net->ws->u[L - 1];
 }
 
@@ -302,6 +309,8 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
     const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
     const int L = net->arch.n_layers;
     float *G = dlogits;
+    mlp_fpmode fm; /* subnormals flushed (fpmode.c); the drivers' teams set it too */
+    mlp_fpmode_enter(&fm);
     for (int l = L - 1; l >= 0; l--) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
         const float *in = l ? net->ws->a[l - 1] : x;
@@ -322,6 +331,7 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
             G = next;
         }
     }
+    mlp_fpmode_leave(&fm);
 }
 
 /* ------------------------------------------------------------------ the fused training step

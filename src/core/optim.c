@@ -7,6 +7,9 @@
 #include "kernels.h"
 
 void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum) {
+    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
+    mlp_fpmode_enter(&fm);
     mlp_kernels_of(net->kernels)->sgd(net->params, net->momentum, net->grads, net->n_params, lr, wd, momentum);
+    mlp_fpmode_leave(&fm);
     mlp_net_params_changed(net);
 }

@@ -662,7 +662,21 @@ mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *er
     return mlp_trainer_epoch_teams(t, m, NULL, err);
 }
 
+static mlp_status epoch_run_all(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams,
+                                const mlp_fpmode *fm, mlp_error *err);
+
+/* Subnormals are flushed while the epoch computes (fpmode.c), on this thread and on every thread of the team;
+ * the caller's mode is restored before returning. */
 mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams, mlp_error *err) {
+    mlp_fpmode fm;
+    mlp_fpmode_enter(&fm);
+    const mlp_status st = epoch_run_all(t, m, teams, &fm, err);
+    mlp_fpmode_leave(&fm);
+    return st;
+}
+
+static mlp_status epoch_run_all(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams,
+                                const mlp_fpmode *fm, mlp_error *err) {
     const mlp_dataset *ds = t->train;
     mlp_net *net = t->net;
     const int B = t->cfg.batch;
@@ -717,9 +731,14 @@ mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const u
     const int threads = net->threads;
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
-    epoch_worker(&run, omp_get_thread_num(), omp_get_num_threads());
+    {
+        mlp_fpmode tm;
+        mlp_fpmode_enter(&tm);
+        epoch_worker(&run, omp_get_thread_num(), omp_get_num_threads());
+        mlp_fpmode_leave_team(&tm, fm, omp_get_thread_num());
+    }
 #else
-    (void)threads;
+    (void)threads, (void)fm;
     epoch_worker(&run, 0, 1);
 #endif
     pthread_cond_destroy(&run.park_cv);
@@ -820,6 +839,8 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
         return mlp_fail(err, MLP_ERR_ARG, "images have %d pixels but the network takes %d inputs", ds->dim,
                         net->arch.width[0]);
     if (confusion) memset(confusion, 0, sizeof(int) * (size_t)K * (size_t)K);
+    mlp_fpmode fm; /* subnormals flushed while evaluating, as in training (fpmode.c) */
+    mlp_fpmode_enter(&fm);
     eval_run e;
     memset(&e, 0, sizeof e);
     e.net = net;
@@ -833,13 +854,19 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
     if (threads > 1) {
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
-        eval_worker(&e, omp_get_thread_num(), omp_get_num_threads());
+        {
+            mlp_fpmode tm;
+            mlp_fpmode_enter(&tm);
+            eval_worker(&e, omp_get_thread_num(), omp_get_num_threads());
+            mlp_fpmode_leave_team(&tm, &fm, omp_get_thread_num());
+        }
 #else
         eval_worker(&e, 0, 1);
 #endif
     } else {
         eval_worker(&e, 0, 1);
     }
+    mlp_fpmode_leave(&fm);
     if (mean_loss) *mean_loss = e.sum / ds->n;
     if (accuracy) *accuracy = (double)e.correct / ds->n;
     return MLP_OK;

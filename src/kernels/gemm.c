@@ -307,14 +307,21 @@ static void gemm_run(const gemm_call *g, int threads, int M, int N) {
         return;
     }
 #ifdef _OPENMP
+    mlp_fpmode caller;
+    const int in_lib = mlp_fpmode_current(&caller);
 #pragma omp parallel num_threads(parts)
     {
-        /* the runtime may give fewer threads than asked: split by what we got */
+        /* the runtime may give fewer threads than asked: split by what we got. Each thread takes the calling
+         * thread's subnormal mode (fpmode.c) when it is inside the library's bracket, so the bits do not depend
+         * on who computes. */
         const int team = omp_get_num_threads(), me = omp_get_thread_num();
+        mlp_fpmode tm;
+        if (in_lib) mlp_fpmode_enter(&tm);
         if (by_rows)
             gemm_call_part(g, split_point(M, ROW_GRAIN, me, team), split_point(M, ROW_GRAIN, me + 1, team), 0, N);
         else
             gemm_call_part(g, 0, M, split_point(N, COL_GRAIN, me, team), split_point(N, COL_GRAIN, me + 1, team));
+        if (in_lib) mlp_fpmode_leave_team(&tm, &caller, me);
     }
 #else
     gemm_call_part(g, 0, M, 0, N);

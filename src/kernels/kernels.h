@@ -127,6 +127,26 @@ void mlp_transpose(float *dst, const float *src, int rows, int cols);
 /* act'(u[i]) into d[i] with act.c's scalar kernels (the portable path's derivative). */
 void mlp_act_deriv(mlp_act a, float *d, const float *u, size_t n);
 
+/* The floating-point mode of the computing threads (fpmode.c): subnormals flushed to zero (x86 MXCSR FTZ+DAZ,
+ * AArch64 FPCR.FZ; elsewhere nothing). Every public function that computes brackets its work with
+ *   mlp_fpmode fm; mlp_fpmode_enter(&fm); ... mlp_fpmode_leave(&fm);
+ * (enter saves this thread's mode and sets flushing; leave restores it), and every thread of its parallel
+ * regions (me = its number in the team, 0 = the calling thread) with
+ *   mlp_fpmode tm; mlp_fpmode_enter(&tm); ... mlp_fpmode_leave_team(&tm, &fm, me);
+ * mlp_fpmode_current: 1 (and m filled, for leave_team) if this thread is inside a bracket, else 0.
+ * mlp_fpmode_flushes: 1 if this thread flushes now. */
+typedef struct mlp_fpmode {
+    unsigned long long bits, outer; /* this thread's mode at enter; the caller's before the outermost enter */
+} mlp_fpmode;
+void mlp_fpmode_enter(mlp_fpmode *saved);
+void mlp_fpmode_leave(const mlp_fpmode *saved);
+void mlp_fpmode_leave_team(const mlp_fpmode *mine, const mlp_fpmode *caller, int me);
+int mlp_fpmode_current(mlp_fpmode *m);
+int mlp_fpmode_flushes(void);
+/* Set to 1 (before any computation, no threads running) to keep IEEE subnormals: for `make bench`'s side by
+ * side figures only. */
+extern int mlp_fpmode_ieee;
+
 /* CPU feature detection (x86-64: cpuid + xgetbv; elsewhere 0). */
 int mlp_cpu_has_avx2_fma(void);
 int mlp_cpu_has_avx512f(void);
