@@ -16,7 +16,7 @@ BUILD   ?= build
 # -ffp-contract=off: no silent fused multiply-adds, so each path's rounding is what its code says.
 MLP_CFLAGS = -std=c11 -Wall -Wextra -Wshadow -fopenmp -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
              -Iinclude -Isrc/core -Isrc/kernels -Isrc/io -Isrc/study -fPIC
-LDLIBS  = -lz -lm
+LDLIBS  = -ljpeg -lz -lm
 LDFLAGS ?=
 
 ifeq ($(SAN),1)

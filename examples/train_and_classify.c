@@ -58,16 +58,19 @@ int main(int argc, char **argv) {
     if (mlp_evaluate(&loaded, &meta.loss, &test, &loss, &acc, NULL, &err)) return fail(&err);
     printf("saved %s and loaded it back: test accuracy %.4f\n", path, acc);
 
-    /* 5. classify an image: a file of any size (PNG or PGM), or the first test image */
+    /* 5. classify a picture (PNG, JPEG or PGM of any size, prepared as MNIST's digits were: cropped
+     *    to the ink, fitted into 20x20, centred by mass), or the first test image */
     float x[784];
     const float *input = test.x;
     if (argc > 4) {
-        uint8_t *gray;
-        int w, h;
-        if (mlp_image_read(argv[4], &gray, &w, &h, &err)) return fail(&err);
-        mlp_status st = mlp_image_to_input(gray, w, h, 28, 28, MLP_INVERT_AUTO, meta.scaling, x, NULL, &err);
-        free(gray);
+        mlp_image img;
+        mlp_prepare_info info;
+        if (mlp_image_load(argv[4], &img, &err)) return fail(&err);
+        mlp_status st = mlp_image_prepare(&img, 28, 28, MLP_PREPARE_MNIST, MLP_INVERT_AUTO, meta.scaling, x, &info,
+                                          &err);
+        mlp_image_free(&img);
         if (st) return fail(&err);
+        if (info.blank) printf("%s looks blank: the class below means little\n", argv[4]);
         input = x;
     }
     const float *logits = mlp_net_forward(&loaded, input, 1); /* inside the net's workspace */

@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <jpeglib.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -148,6 +149,42 @@ static void pgm_seeds(void) {
     put("pgm", "p5-16bit", p5w, sizeof p5w - 1);
 }
 
+/* A small JPEG by libjpeg-turbo's encoder: components 1 (gray), 3 (RGB, stored YCbCr) or 4 (CMYK). */
+static void jpeg_seed(const char *name, int w, int h, int comps, int progressive) {
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *mem = NULL;
+    unsigned long len = 0;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &mem, &len);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = comps;
+    c.in_color_space = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB : JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 50, TRUE);
+    if (progressive) jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    unsigned char row[64 * 4];
+    while (c.next_scanline < c.image_height) {
+        for (int i = 0; i < w * comps; i++) row[i] = (unsigned char)((i * 37 + (int)c.next_scanline * 91) & 255);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    put("jpeg", name, mem, len);
+    free(mem);
+}
+
+static void jpeg_seeds(void) {
+    jpeg_seed("gray8x8.jpg", 8, 8, 1, 0);
+    jpeg_seed("rgb16x12.jpg", 16, 12, 3, 0);
+    jpeg_seed("rgb16x16-progressive.jpg", 16, 16, 3, 1);
+    jpeg_seed("cmyk8x8.jpg", 8, 8, 4, 0);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) root = argv[1];
     char tmp[64];
@@ -157,6 +194,7 @@ int main(int argc, char **argv) {
     checkpoint_seeds(tmp);
     json_seeds();
     pgm_seeds();
+    jpeg_seeds();
     unlink(tmp);
     return 0;
 }

@@ -408,14 +408,16 @@ mlp_status mlp_checkpoint_parse(const uint8_t *buf, size_t len, mlp_trainer *t, 
 
 /* ---------------------------------------------------------------- images
  *
- * Classifying a picture: read it as 8-bit gray (PNG or PGM), then mlp_image_to_input decides the
- * polarity, resamples it to the model's 28x28 and scales it like the training data:
- *     uint8_t *g; int w, h; float x[784]; int inv;
- *     if (mlp_image_read("digit.png", &g, &w, &h, &err) == MLP_OK &&
- *         mlp_image_to_input(g, w, h, 28, 28, MLP_INVERT_AUTO, meta.scaling, x, &inv, &err) == MLP_OK)
- *         logits = mlp_net_forward(&net, x, 1);
- *     free(g);
- * All functions here are reentrant (no shared state); the returned pixels are malloc'ed: free() them. */
+ * Classifying a picture: load it (PNG, JPEG or PGM, by content), then mlp_image_prepare turns it into
+ * the network's input the way MNIST's digits were made (crop to the ink, fit 20x20, centre of mass in
+ * 28x28) and scales it like the training data:
+ *     mlp_image img; float x[784]; mlp_prepare_info info;
+ *     if (mlp_image_load("digit.jpg", &img, &err) == MLP_OK &&
+ *         mlp_image_prepare(&img, 28, 28, MLP_PREPARE_MNIST, MLP_INVERT_AUTO, meta.scaling, x, &info,
+ *                           &err) == MLP_OK)
+ *         logits = mlp_net_forward(&net, x, 1);      (info.blank: there was (nearly) nothing to read)
+ *     mlp_image_free(&img);
+ * All functions here are reentrant (no shared state); returned pixels are malloc'ed: free() them. */
 
 #define MLP_IMAGE_MAX_SIDE 65536u            /* pixels per side accepted by the readers */
 #define MLP_IMAGE_MAX_PIXELS (64u << 20)     /* 64 Mi pixels in all, refused before allocating */
@@ -429,8 +431,25 @@ mlp_status mlp_png_read(const char *path, uint8_t **gray, int *w, int *h, mlp_er
 /* Same from memory; name (may be NULL) is used in error messages. */
 mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, int *w, int *h,
                          mlp_error *err);
-/* A PNG or PGM file, recognised by its first bytes (not its name). */
+/* Read a JPEG file (baseline or progressive; gray, YCbCr, RGB, CMYK or YCCK) through libjpeg-turbo as
+ * gray[h x w]: colour becomes BT.601 luma (libjpeg's Y channel). A truncated or corrupt stream (which
+ * libjpeg would patch with gray) is MLP_ERR_FORMAT, as is a picture above the limits. */
+mlp_status mlp_jpeg_read(const char *path, uint8_t **gray, int *w, int *h, mlp_error *err);
+mlp_status mlp_jpeg_parse(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, int *w, int *h,
+                          mlp_error *err);
+/* A PNG, JPEG or PGM file, recognised by its first bytes (not its name), as gray (PNG transparency
+ * composited over white). */
 mlp_status mlp_image_read(const char *path, uint8_t **gray, int *w, int *h, mlp_error *err);
+
+/* A picture as loaded: gray = luma 0 (black) .. 255 (white), NOT composited; alpha = 0 (transparent) ..
+ * 255 (opaque), or NULL when the file has no transparency (PGM, JPEG, PNG without alpha or tRNS). */
+typedef struct mlp_image {
+    int w, h;
+    uint8_t *gray, *alpha;
+} mlp_image;
+/* Load a PNG, JPEG or PGM file (by content) into *img (zeroed on error). Release with mlp_image_free. */
+mlp_status mlp_image_load(const char *path, mlp_image *img, mlp_error *err);
+void mlp_image_free(mlp_image *img);
 
 /* Polarity: the networks are trained on light strokes on black (MNIST). */
 typedef enum mlp_invert {
@@ -457,6 +476,53 @@ mlp_status mlp_image_resize(const uint8_t *gray, int w, int h, int invert, float
  * A 28x28 picture that needs no inversion gives exactly the floats of the same image in an IDX file. */
 mlp_status mlp_image_to_input(const uint8_t *gray, int w, int h, int out_w, int out_h, mlp_invert invert,
                               mlp_scaling s, float *x, int *inverted, mlp_error *err);
+
+/* How a picture becomes an input (mlp_image_prepare). */
+typedef enum mlp_prepare {
+    MLP_PREPARE_MNIST,   /* crop to the ink, fit 20x20 keeping the aspect ratio, centre of mass at the centre */
+    MLP_PREPARE_FASHION, /* crop to the ink, fit 28x28 (the longer side) keeping the aspect ratio, centred */
+    MLP_PREPARE_WHOLE,   /* the whole picture, centred on a square canvas, resized (mlp_image_to_input) */
+    MLP_PREPARE_COUNT
+} mlp_prepare;
+const char *mlp_prepare_name(mlp_prepare p);                /* "mnist", "fashion-mnist", "whole" */
+int mlp_prepare_parse(const char *name, mlp_prepare *out); /* 0, or -1 for an unknown name */
+
+/* What mlp_image_prepare saw. */
+typedef struct mlp_prepare_info {
+    int inverted;    /* 1: dark ink on a light (or transparent) background, turned into light on black */
+    int transparent; /* 1: the border is mostly transparent, so transparency was taken as the background */
+    int box_x, box_y, box_w, box_h; /* the ink's bounding box in the picture (all 0 when there is no ink) */
+    double contrast; /* the strongest ink above the background level, 0..1 */
+    double ink;      /* the ink's amount in pixels of full strength (sum of levelled ink / strongest) */
+    int blank;       /* 1 when (nearly) blank: contrast < 0.1, ink < 10 pixels, or box < 5 pixels long */
+} mlp_prepare_info;
+
+/* The network input x[out_h x out_w] for a picture, as MNIST's digits were made (LeCun et al.: the NIST
+ * digit was fitted into 20x20 keeping its aspect ratio and placed in 28x28 by its centre of mass):
+ *  1. ink, light on black. When the border is mostly transparent (mean alpha below one half),
+ *     transparency is the background and the ink is alpha * luma (light ink) or alpha * (255 - luma)
+ *     (dark ink); auto picks dark when the alpha-weighted mean luma is at most 127.5, so a white digit
+ *     on transparency is a white digit. Otherwise the picture (composited over white) is inverted when
+ *     dark on light: mlp_image_is_dark_on_light, or (MNIST only) when the border ring's median and the
+ *     whole picture's median are both light (a small digit in a corner of a large page).
+ *  2. levels: background b = the border ring's most frequent value; noise s = 1.4826 x the median
+ *     absolute deviation from b of the ring's values within 48 of b (0 for a clean picture); weak ink is
+ *     above t = b + ceil(3 s), strong ink at least a quarter of the peak (the highest v - b) above b.
+ *     The box is the strong ink's bounding box, grown over adjacent weak ink by at most max(2, 1/10 of
+ *     its length) per side (an anti-aliased rim joins it, scattered noise does not). Inside, pixels at
+ *     most t become 0, the others v - b, stretched so the peak is 255 when the peak is below 192.
+ *  3. MNIST: the box is resampled (area averaging or bilinear, as mlp_image_resize) to fit B x B,
+ *     B = round(20/28 * min(out_w, out_h)), keeping its aspect ratio, and placed with its centre of mass
+ *     (in pixel indices) on pixel (out_w / 2, out_h / 2), shifted by whole pixels (no blur) and kept
+ *     inside. FASHION: B = min(out_w, out_h), the box centred (Zalando's trim, fit and centre). WHOLE:
+ *     the whole ink picture resampled as mlp_image_to_input does (step 2 only measures).
+ *  4. x = (v - s.offset) * s.scale.
+ * Measured on the test sets: 9954 of the 10000 MNIST test images and 9518 of the Fashion-MNIST ones come
+ * out bit for bit as they went in (MNIST: the others differ by the centre of mass rounding). A picture
+ * with no ink gives the background everywhere. info (may be NULL) says what was seen, info->blank when
+ * (nearly) nothing was there to read. MLP_ERR_ARG for bad sizes or modes, MLP_ERR_NOMEM. */
+mlp_status mlp_image_prepare(const mlp_image *img, int out_w, int out_h, mlp_prepare mode, mlp_invert invert,
+                             mlp_scaling s, float *x, mlp_prepare_info *info, mlp_error *err);
 
 #ifdef __cplusplus
 }

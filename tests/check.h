@@ -18,6 +18,9 @@ char *check_read_text(const char *path);
 /* A fresh empty temporary directory for this test (removed by the runner at the end). */
 const char *check_tmpdir(void);
 void check_skip(const char *why);
+/* A small MNIST model trained once per test run by the CLI (784-128-10 relu, ce, 3 epochs, about 95%
+ * test accuracy): its model.safetensors, or NULL when MNIST is missing or training failed. */
+const char *check_small_model(void);
 /* The mlp binary under test: $MLP_BIN, else build/mlp. */
 const char *check_mlp_bin(void);
 /* Run a shell command (printf-style) with its stdout -- and stderr too when merge -- captured into out

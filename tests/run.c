@@ -110,6 +110,24 @@ const char *check_mlp_bin(void) {
     return b && *b ? b : "build/mlp";
 }
 
+const char *check_small_model(void) {
+    static char path[600];
+    static int state; /* 0 not yet, 1 trained, -1 failed */
+    if (state == 0) {
+        const char *data = check_mnist_dir();
+        char out[4096];
+        snprintf(path, sizeof path, "%s/small-model/run/model.safetensors", tmp_root);
+        state = data && check_sh(out, sizeof out, 1,
+                                 "'%s' train --data '%s' --epochs 3 --hidden 128 --act relu --loss ce "
+                                 "--grad-reduction mean --lr 0.05 --quiet --out '%s/small-model/run'",
+                                 check_mlp_bin(), data, tmp_root) == 0
+                    ? 1
+                    : -1;
+        if (state < 0) fprintf(stderr, "    check_small_model: training failed: %s\n", data ? out : "no MNIST");
+    }
+    return state > 0 ? path : NULL;
+}
+
 int check_sh(char *out, size_t size, int merge, const char *fmt, ...) {
     char cmd[8192];
     va_list ap;

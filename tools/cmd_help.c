@@ -28,7 +28,7 @@ static const help_topic topics[] = {
      "float32 tensors fc1.weight [out, in], fc1.bias [out], fc2.weight, ... (PyTorch nn.Linear names and\n"
      "shapes). __metadata__ holds strings: widths, activation, loss, input_offset, input_scale, dataset.\n"
      "Every file is written atomically (temporary file, fsync, rename).\n"
-     "Images for predict: PNG (all colour types and bit depths) and PGM (P2, P5). See `mlp help predict`.\n"
+     "Pictures for predict: PNG (all colour types and bit depths), JPEG and PGM (P2, P5). See `mlp help images`.\n"
      "IDX data files: see `mlp help data`. Python: docs/PYTHON.md.\n"},
     {"losses", "mse, ce, hinge, focal: formulas",
      "Per image with logits x (K = 10), label t, h = softmax(x); the epoch loss is the mean over images.\n"
@@ -55,14 +55,19 @@ static const help_topic topics[] = {
      "test set is evaluated after the epoch. Weights start as N(0, init_std^2), biases 0. Results are\n"
      "bitwise identical for any --threads and across runs with the same seed. docs/SEMANTICS.md has it all.\n"},
     {"images", "how predict turns a picture into a network input",
-     "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced) or PGM, by content.\n"
-     "2. Gray: ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B; transparent parts go on white.\n"
-     "3. Polarity: --invert auto inverts when the border is light (above mid-gray) and brighter than\n"
-     "   the centre (black on white);\n"
-     "   yes / no force it. The networks learned light strokes on black, as MNIST.\n"
-     "4. Size: centred on a square canvas (black padding), then 28x28 by area averaging (larger\n"
-     "   pictures) or bilinear interpolation (smaller ones); 28x28 pictures are used as they are.\n"
-     "5. Scale: x = (v - 128) / 255, the model's recorded input scaling.\n"},
+     "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced), JPEG (libjpeg-turbo) or\n"
+     "   PGM, by content. Colour becomes gray by ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B.\n"
+     "2. Ink, light on black (as MNIST): when the border is mostly transparent, transparency is the\n"
+     "   background and the opaque part the ink, whatever its colour; else transparent parts go on\n"
+     "   white and --invert auto inverts a dark-on-light picture (a light border brighter than the\n"
+     "   centre, or a light page around a small digit); --invert yes / no: the ink is dark / light.\n"
+     "3. Levels: the border's most frequent value is the background, its noise is ignored, a faint\n"
+     "   picture is stretched to full contrast; the ink's bounding box is found.\n"
+     "4. Size, --prepare mnist (MNIST models): the box fitted into 20x20 keeping its aspect ratio, placed\n"
+     "   by its centre of mass in 28x28; fashion-mnist (Fashion-MNIST models): fitted into 28x28, centred;\n"
+     "   whole: the whole picture centred on a square canvas and resized to 28x28.\n"
+     "5. Scale: x = (v - 128) / 255, the model's recorded input scaling.\n"
+     "A blank or nearly blank picture (contrast < 10%, or < 10 pixels of ink) gets a warning.\n"},
     {"environment", "environment variables and output conventions",
      "  MLP_DATA      root folder of the datasets (default data)\n"
      "  MLP_KERNELS   auto | portable | avx2 | avx512, the default of --kernels\n"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,47 +90,142 @@ int cmd_eval(int argc, char **argv) {
 }
 
 static void predict_usage(void) {
-    printf("usage: mlp predict MODEL IMAGE... [--invert auto|yes|no]\n"
-           "Classifies pictures with a trained model. Each IMAGE is a PNG (any colour type, bit depth,\n"
-           "interlacing) or a PGM (P2/P5), recognised by its content, of any size:\n"
-           "  - colour becomes gray by ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B); transparent parts\n"
-           "    of a PNG are put on a white background;\n"
-           "  - polarity: the networks learned light strokes on black (as MNIST). --invert auto (default)\n"
-           "    inverts a picture whose border is light and brighter than its centre (black on white);\n"
-           "    --invert yes always inverts (black-on-white input), --invert no never does;\n"
-           "  - the picture is centred on a square canvas (padding black) and resized to 28x28: area\n"
-           "    averaging when larger, bilinear when smaller; a 28x28 picture is used as it is.\n"
-           "Prints one line per image: FILE: CLASS SCORE0 ... SCORE9, the scores being the raw network\n"
-           "outputs (logits, before any softmax); for a Fashion-MNIST model the class name follows in\n"
-           "parentheses. An unreadable image is reported on stderr and the others still classified\n"
-           "(exit status 1 then).\n"
+    printf("usage: mlp predict MODEL INPUT... [--top K] [--json] [--out FILE.csv [--force]]\n"
+           "                   [--prepare mnist|fashion-mnist|whole] [--invert auto|yes|no] [--scores]\n"
+           "Classifies pictures with a trained model. Each INPUT is a picture, or a folder: its pictures\n"
+           "(*.png, *.jpg, *.jpeg, *.pgm, any case) in name order. A picture is a PNG (any colour type,\n"
+           "bit depth, interlacing, transparency), a JPEG (baseline or progressive) or a PGM (P2/P5),\n"
+           "recognised by its content, of any size. It is prepared as the training digits were:\n"
+           "  - ink: transparency, when the border is mostly transparent, is the background, and the\n"
+           "    opaque part is the ink whatever its colour (a white digit on transparency is a light\n"
+           "    digit); otherwise colour becomes gray (BT.601 luma) and a dark-on-light picture (a\n"
+           "    light border, or a light page around a small digit) is inverted: the networks learned\n"
+           "    light strokes on black. --invert yes|no overrides: yes = dark ink, no = light ink;\n"
+           "  - levels: the border's most frequent value is the background, its noise is ignored, faint\n"
+           "    pictures are stretched to full contrast;\n"
+           "  - mnist (the default for MNIST models): the ink's bounding box is fitted into 20x20 keeping\n"
+           "    its aspect ratio and placed in 28x28 by its centre of mass, as MNIST was made, so a small\n"
+           "    digit in a corner of a photo, or a drawing with thick strokes, reads like a test digit;\n"
+           "    fashion-mnist (the default for Fashion-MNIST models): fitted into 28x28 and centred;\n"
+           "    whole: the whole picture, centred on a square canvas, resized to 28x28.\n"
+           "A blank or nearly blank picture (contrast below 10%%, or under 10 pixels of ink) gets a\n"
+           "warning on stderr (and a \"warning\" field in --json): its class means little.\n"
+           "Output, one line per picture: FILE: CLASS (p PROBABILITY), the probability being the softmax\n"
+           "of the scores for a model trained with ce or focal; for hinge and mse models the scores are\n"
+           "not probabilities and the line shows (score S): hinge scores are trained so that the true\n"
+           "class beats every other by the margin (5 by default); mse outputs are regressions of the\n"
+           "one-hot target (about 1 for the class, about 0 for the others). A Fashion-MNIST model's\n"
+           "class name follows the class. An unreadable picture is reported on stderr and the others\n"
+           "still classified (exit status 1 then).\n"
+           "  --top K           the K most likely classes, best first (default 1)\n"
+           "  --json            one JSON object per picture (JSON Lines): input, class, name,\n"
+           "                    probability or score, top, scores, probabilities, preparation, warning\n"
+           "  --out FILE.csv    also write a CSV (input, class, name, confidence, one column per class,\n"
+           "                    warning); an existing file is kept unless --force\n"
+           "  --prepare MODE    mnist | fashion-mnist | whole (default: by the model's dataset)\n"
            "  --invert MODE     auto | yes | no (default auto)\n"
+           "  --scores          the former format: FILE: CLASS SCORE0 ... SCORE9 (raw scores, logits)\n"
            "  --kernels PATH    auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n");
 }
 
+/* An input picture by its name's ending (for folders; files named on the command line are read whatever
+ * their name). */
+static int is_picture_name(const char *name) {
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".pgm"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && !strcasecmp(name + n - e, ext[i])) return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+typedef struct inputs {
+    char **path;
+    int n, cap;
+} inputs;
+
+static void inputs_add(inputs *in, const char *path) {
+    if (in->n == in->cap) {
+        in->cap = in->cap ? 2 * in->cap : 16;
+        in->path = realloc(in->path, sizeof(char *) * (size_t)in->cap);
+        if (!in->path) die("out of memory");
+    }
+    if (!(in->path[in->n++] = strdup(path))) die("out of memory");
+}
+
+/* A folder's pictures, in name order. An unreadable folder is a runtime error. */
+static void inputs_add_folder(inputs *in, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) die("%s: cannot open the folder: %s", dir, strerror(errno));
+    const int first = in->n;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.' && is_picture_name(e->d_name)) {
+            char p[4200];
+            snprintf(p, sizeof p, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+            struct stat sb;
+            if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) inputs_add(in, p);
+        }
+    closedir(d);
+    if (in->n == first) fprintf(stderr, "%s: warning: %s: no pictures (*.png, *.jpg, *.jpeg, *.pgm) in this folder\n", prog, dir);
+    qsort(in->path + first, (size_t)(in->n - first), sizeof(char *), cmp_str);
+}
+
+/* A CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
+static void csv_field(sbuf *b, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        sbuf_puts(b, s);
+        return;
+    }
+    sbuf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"') sbuf_putc(b, '"');
+        sbuf_putc(b, *s);
+    }
+    sbuf_putc(b, '"');
+}
+
 int cmd_predict(int argc, char **argv) {
-    const char *model = NULL;
-    const char **files = calloc((size_t)argc, sizeof *files);
-    int n_files = 0;
+    const char *model = NULL, *out_csv = NULL;
+    const char **args = calloc((size_t)argc, sizeof *args);
+    int n_args = 0, top = 1, json = 0, raw = 0, force = 0, have_prepare = 0;
     mlp_kernels kernels = kernels_from_env();
     mlp_invert invert = MLP_INVERT_AUTO;
-    if (!files) die("out of memory");
+    mlp_prepare prepare = MLP_PREPARE_MNIST;
+    if (!args) die("out of memory");
     opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             predict_usage();
-            free(files);
+            free(args);
             return 0;
         } else if (is(&o, "--kernels")) kernels = parse_kernels(o.name, opts_value(&o));
         else if (is(&o, "--invert")) {
             const char *v = opts_value(&o);
             if (mlp_invert_parse(v, &invert) != 0)
                 die_usage("--invert: unknown value '%s' (choose one of: auto, yes, no)", v);
-        } else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
+        } else if (is(&o, "--prepare")) {
+            const char *v = opts_value(&o);
+            if (mlp_prepare_parse(v, &prepare) != 0)
+                die_usage("--prepare: unknown value '%s' (choose one of: mnist, fashion-mnist, whole)", v);
+            have_prepare = 1;
+        } else if (is(&o, "--top")) top = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
+        else if (is(&o, "--json")) json = 1;
+        else if (is(&o, "--scores")) raw = 1;
+        else if (is(&o, "--out")) out_csv = opts_value(&o);
+        else if (is(&o, "--force")) force = 1;
+        else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
         else if (!model) model = o.name;
-        else files[n_files++] = o.name;
+        else args[n_args++] = o.name;
     }
-    if (!model || n_files == 0) die_usage("predict: usage: mlp predict MODEL IMAGE... (PNG or PGM files)");
+    if (!model || n_args == 0)
+        die_usage("predict: usage: mlp predict MODEL INPUT... (PNG, JPEG or PGM pictures, or folders of them)");
+    if (raw && json) die_usage("predict: --scores and --json do not go together (--json has the scores)");
+    if (out_csv && !force && access(out_csv, F_OK) == 0)
+        die_usage("predict: %s exists; choose another --out or add --force to replace it", out_csv);
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
@@ -137,32 +233,152 @@ int cmd_predict(int argc, char **argv) {
     const int dim = net.arch.width[0], K = net.arch.width[net.arch.n_layers];
     int side = (int)lround(sqrt((double)dim));
     if (side * side != dim) die("%s: the model takes %d inputs, not a square picture", model, dim);
+    if (!have_prepare && !strcmp(meta.dataset, "fashion-mnist")) prepare = MLP_PREPARE_FASHION;
+    if (top > K) top = K;
+    /* what the scores are */
+    const int probs = meta.loss.kind == MLP_LOSS_CE || meta.loss.kind == MLP_LOSS_FOCAL;
+    const char *kind = probs ? "probability" : "score";
+    if (!probs && !json && !raw)
+        fprintf(stderr, "%s: note: %s was trained with the %s loss: the numbers are scores, not probabilities (%s)\n",
+                prog, model, mlp_loss_name(meta.loss.kind),
+                meta.loss.kind == MLP_LOSS_HINGE ? "the true class is trained to beat the others by the margin"
+                                                 : "regressions of the one-hot target: about 1 for the class");
+    inputs in = {0};
+    for (int i = 0; i < n_args; i++) {
+        struct stat sb;
+        if (stat(args[i], &sb) == 0 && S_ISDIR(sb.st_mode)) inputs_add_folder(&in, args[i]);
+        else inputs_add(&in, args[i]);
+    }
     float *x = malloc(sizeof(float) * (size_t)dim);
-    if (!x) die("out of memory");
+    double *p = malloc(sizeof(double) * (size_t)K);
+    int *order = malloc(sizeof(int) * (size_t)K);
+    if (!x || !p || !order) die("out of memory");
+    sbuf csv, line;
+    sbuf_init(&csv);
+    sbuf_init(&line);
+    sbuf_puts(&csv, "input,class,name,");
+    sbuf_puts(&csv, probs ? "probability" : "score");
+    for (int k = 0; k < K; k++) sbuf_printf(&csv, ",%s%d", probs ? "p" : "score", k);
+    sbuf_puts(&csv, ",warning\n");
     int failed = 0;
-    for (int f = 0; f < n_files; f++) {
-        uint8_t *px = NULL; /* NULL again after a failed read */
-        int w, h;
-        if (mlp_image_read(files[f], &px, &w, &h, &err) ||
-            mlp_image_to_input(px, w, h, side, side, invert, meta.scaling, x, NULL, &err)) {
+    for (int f = 0; f < in.n; f++) {
+        const char *file = in.path[f];
+        mlp_image img;
+        mlp_prepare_info info;
+        if (mlp_image_load(file, &img, &err) ||
+            mlp_image_prepare(&img, side, side, prepare, invert, meta.scaling, x, &info, &err)) {
             fprintf(stderr, "%s: error: %s\n", prog, err.msg);
+            if (json) {
+                sbuf_clear(&line);
+                sbuf_puts(&line, "{\"input\":");
+                json_sbuf_string(&line, file);
+                sbuf_puts(&line, ",\"error\":");
+                json_sbuf_string(&line, err.msg);
+                sbuf_puts(&line, "}\n");
+                fputs(sbuf_str(&line), stdout);
+            }
+            mlp_image_free(&img);
             failed = 1;
-            free(px);
             continue;
         }
-        free(px);
-        const float *logits = mlp_net_forward(&net, x, 1);
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (logits[k] > logits[best]) best = k;
-        printf("%s: %d", files[f], best);
-        for (int k = 0; k < K; k++) printf(" %.6g", (double)logits[k]);
+        mlp_image_free(&img);
+        char warning[200] = "";
+        if (info.blank)
+            snprintf(warning, sizeof warning, "blank or nearly blank picture (contrast %.0f%%, %.0f pixels of ink): its class means little",
+                     100 * info.contrast, info.ink);
+        if (warning[0]) fprintf(stderr, "%s: warning: %s: %s\n", prog, file, warning);
+        const float *z = mlp_net_forward(&net, x, 1);
+        /* scores -> probabilities (softmax, max subtracted) or the scores as they are */
+        double zmax = z[0], sum = 0;
+        for (int k = 1; k < K; k++) zmax = z[k] > zmax ? z[k] : zmax;
+        for (int k = 0; k < K; k++) sum += (p[k] = probs ? exp(z[k] - zmax) : z[k]);
+        if (probs)
+            for (int k = 0; k < K; k++) p[k] /= sum;
+        for (int k = 0; k < K; k++) order[k] = k;
+        for (int i = 1; i < K; i++) /* insertion sort, best first, ties by class */
+            for (int j = i; j > 0 && z[order[j]] > z[order[j - 1]]; j--) {
+                int t = order[j];
+                order[j] = order[j - 1];
+                order[j - 1] = t;
+            }
+        const int best = order[0];
         const char *name = class_name(meta.dataset, best);
-        if (name) printf(" (%s)", name);
-        printf("\n");
+        sbuf_clear(&line);
+        if (raw) {
+            sbuf_printf(&line, "%s: %d", file, best);
+            for (int k = 0; k < K; k++) sbuf_printf(&line, " %.6g", (double)z[k]);
+            if (name) sbuf_printf(&line, " (%s)", name);
+        } else if (json) {
+            sbuf_puts(&line, "{\"input\":");
+            json_sbuf_string(&line, file);
+            sbuf_printf(&line, ",\"class\":%d,\"name\":", best);
+            if (name) json_sbuf_string(&line, name);
+            else sbuf_puts(&line, "null");
+            sbuf_printf(&line, ",\"%s\":", kind);
+            json_sbuf_double(&line, p[best]);
+            sbuf_puts(&line, ",\"top\":[");
+            for (int t = 0; t < top; t++) {
+                sbuf_printf(&line, "%s{\"class\":%d,\"%s\":", t ? "," : "", order[t], kind);
+                json_sbuf_double(&line, p[order[t]]);
+                sbuf_putc(&line, '}');
+            }
+            sbuf_puts(&line, "],\"scores\":[");
+            for (int k = 0; k < K; k++) {
+                if (k) sbuf_putc(&line, ',');
+                json_sbuf_float(&line, z[k]);
+            }
+            sbuf_puts(&line, "]");
+            if (probs) {
+                sbuf_puts(&line, ",\"probabilities\":[");
+                for (int k = 0; k < K; k++) {
+                    if (k) sbuf_putc(&line, ',');
+                    json_sbuf_double(&line, p[k]);
+                }
+                sbuf_puts(&line, "]");
+            }
+            sbuf_printf(&line, ",\"loss\":\"%s\",\"preparation\":{\"mode\":\"%s\",\"inverted\":%s,\"transparent\":%s,"
+                               "\"box\":[%d,%d,%d,%d],\"contrast\":",
+                        mlp_loss_name(meta.loss.kind), mlp_prepare_name(prepare), info.inverted ? "true" : "false",
+                        info.transparent ? "true" : "false", info.box_x, info.box_y, info.box_w, info.box_h);
+            json_sbuf_double(&line, info.contrast);
+            sbuf_puts(&line, "},\"warning\":");
+            if (warning[0]) json_sbuf_string(&line, warning);
+            else sbuf_puts(&line, "null");
+            sbuf_putc(&line, '}');
+        } else {
+            sbuf_printf(&line, "%s:", file);
+            for (int t = 0; t < top; t++) {
+                const char *nm = class_name(meta.dataset, order[t]);
+                sbuf_printf(&line, probs ? "%s %d%s%s (p %.4f)" : "%s %d%s%s (score %.4g)", t ? "," : "", order[t],
+                            nm ? " " : "", nm ? nm : "", p[order[t]]);
+            }
+        }
+        sbuf_putc(&line, '\n');
+        fputs(sbuf_str(&line), stdout);
+        if (out_csv) {
+            csv_field(&csv, file);
+            sbuf_printf(&csv, ",%d,", best);
+            if (name) csv_field(&csv, name);
+            sbuf_printf(&csv, ",%.9g", p[best]);
+            for (int k = 0; k < K; k++) sbuf_printf(&csv, ",%.9g", p[k]);
+            sbuf_putc(&csv, ',');
+            csv_field(&csv, warning);
+            sbuf_putc(&csv, '\n');
+        }
     }
+    fflush(stdout);
+    if (out_csv) {
+        if (csv.oom || line.oom) die("out of memory while writing %s", out_csv);
+        if (mlp_write_file_atomic(out_csv, sbuf_str(&csv), csv.len, &err)) die_err(&err);
+    }
+    for (int f = 0; f < in.n; f++) free(in.path[f]);
+    free(in.path);
+    sbuf_free(&csv);
+    sbuf_free(&line);
     free(x);
-    free(files);
+    free(p);
+    free(order);
+    free(args);
     mlp_net_free(&net);
     return failed;
 }

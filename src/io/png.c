@@ -38,7 +38,9 @@
  *   - colour becomes gray by ITU-R BT.601 luma: Y = 0.299 R + 0.587 G + 0.114 B;
  *   - alpha (from an alpha channel or tRNS) is composited over a WHITE background, as a viewer shows the
  *     picture on a white page: out = Y a + 1 (1 - a), a = alpha / (2^d - 1). A black digit drawn on a
- *     transparent canvas thus reads as black on white;
+ *     transparent canvas thus reads as black on white. mlp_image_load asks for luma and alpha apart
+ *     instead (mlp_png_parse_alpha), so that image.c can treat transparency as the background whatever
+ *     the ink's colour (a white digit on a transparent canvas is a light digit, not a blank page);
  *   - the result is rounded to the nearest of 0..255.
  * No gamma or colour-profile correction is applied (gAMA, sRGB, iCCP, cHRM are skipped): the stored
  * samples are used as they are, which is what drawing programs and MNIST-style pipelines expect.
@@ -48,6 +50,7 @@
  * gray output, so memory is the output plus two rows however the image is encoded. Compressed data
  * after the last scanline is ignored; missing data is an error.
  */
+#include "image_internal.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -77,6 +80,7 @@ typedef struct png_dec {
     int n_palette;
     int has_trns;
     uint32_t trns[3]; /* gray, or R G B, at the image's bit depth (a value above it matches nothing) */
+    uint8_t *alpha;   /* when not NULL: luma and alpha are written apart (no compositing) */
 
     /* the IDAT stream: chunk walk position and zlib state */
     size_t first_idat;  /* offset of the first IDAT chunk */
@@ -401,9 +405,15 @@ static uint8_t to_byte(double y, double a) {
     return r >= 255.0 ? 255 : (uint8_t)r;
 }
 
-/* Convert one decoded row of pw pixels to gray, writing pixel x to out[x * step]. */
+static uint8_t frac_byte(double v) {
+    double r = v * 255.0 + 0.5;
+    return r >= 255.0 ? 255 : (uint8_t)r;
+}
+
+/* Convert one decoded row of pw pixels to gray, writing pixel x to out[x * step] (and its alpha to
+ * d->alpha at the same offset from the image's start, when d->alpha is not NULL). */
 static mlp_status convert_row(png_dec *d, const uint8_t *row, uint32_t pw, uint8_t *out, size_t step,
-                              uint32_t image_row) {
+                              uint32_t image_row, uint8_t *alpha_out) {
     const double maxv = (double)((1u << d->depth) - 1);
     const int ch = d->channels;
     if (d->ctype == CT_GRAY && d->depth == 8 && !d->has_trns) { /* the common case: the bytes as they are */
@@ -450,7 +460,8 @@ static mlp_status convert_row(png_dec *d, const uint8_t *row, uint32_t pw, uint8
             break;
         }
         }
-        out[x * step] = to_byte(y, a);
+        if (alpha_out) out[x * step] = frac_byte(y), alpha_out[x * step] = frac_byte(a);
+        else out[x * step] = to_byte(y, a);
     }
     return MLP_OK;
 }
@@ -491,7 +502,8 @@ static mlp_status decode_image(png_dec *d, uint8_t *gray) {
             if ((st = inflate_exact(d, cur, n, total))) break;
             if ((st = unfilter(d, *filter_byte, cur, prev, n, r, p))) break;
             const uint32_t y = y0 + r * dy;
-            st = convert_row(d, cur, pw, gray + (size_t)y * d->w + x0, dx, y);
+            const size_t at = (size_t)y * d->w + x0;
+            st = convert_row(d, cur, pw, gray + at, dx, y, d->alpha ? d->alpha + at : NULL);
             uint8_t *t = cur;
             cur = prev;
             prev = t;
@@ -503,10 +515,13 @@ static mlp_status decode_image(png_dec *d, uint8_t *gray) {
 
 /* ------------------------------------------------------------------ entry points */
 
-mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, int *w, int *h,
-                         mlp_error *err) {
+/* The decoder behind both entry points: with alpha == NULL the picture is composited over white; else
+ * *alpha receives the alpha plane (or NULL when the PNG has no transparency: no alpha channel, no tRNS). */
+mlp_status mlp_png_parse_alpha(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, uint8_t **alpha,
+                               int *w, int *h, mlp_error *err) {
     if (!gray || !w || !h) return mlp_fail(err, MLP_ERR_ARG, "mlp_png_parse: output pointers must not be NULL");
     *gray = NULL;
+    if (alpha) *alpha = NULL;
     *w = *h = 0;
     if (!name) name = "PNG";
     if (!buf && len) return mlp_fail(err, MLP_ERR_ARG, "mlp_png_parse: buf is NULL");
@@ -529,6 +544,11 @@ mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8
     if (st == MLP_OK) {
         size_t n = (size_t)d->w * d->h; /* <= MLP_IMAGE_MAX_PIXELS */
         out = malloc(n);
+        const int transparent = d->ctype == CT_GRAY_ALPHA || d->ctype == CT_RGBA || d->has_trns;
+        if (out && alpha && transparent && !(d->alpha = malloc(n))) {
+            free(out);
+            out = NULL;
+        }
         if (!out)
             st = mlp_fail(err, MLP_ERR_NOMEM, "%s: cannot allocate %zu bytes for %lux%lu pixels", name, n,
                           (unsigned long)d->w, (unsigned long)d->h);
@@ -542,13 +562,20 @@ mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8
     if (d->z_ready) inflateEnd(&d->zs);
     if (st == MLP_OK) {
         *gray = out;
+        if (alpha) *alpha = d->alpha;
         *w = (int)d->w;
         *h = (int)d->h;
     } else {
         free(out);
+        free(d->alpha);
     }
     free(d);
     return st;
+}
+
+mlp_status mlp_png_parse(const uint8_t *buf, size_t len, const char *name, uint8_t **gray, int *w, int *h,
+                         mlp_error *err) {
+    return mlp_png_parse_alpha(buf, len, name, gray, NULL, w, h, err);
 }
 
 mlp_status mlp_png_read(const char *path, uint8_t **gray, int *w, int *h, mlp_error *err) {

@@ -9,8 +9,8 @@ image, it computes the forward pass in double precision:
     x = (p - input_offset) * input_scale
     a = act(W1 x + b1), ..., logits = WL a + bL        (no activation after the last layer)
 
-and compares it with `mlp predict MODEL IMAGES...`: the same class (unless the two best scores are
-within the tolerance, when either is right) and every score within 1e-4 (absolute, plus 1e-4
+and compares it with `mlp predict --prepare whole --scores MODEL IMAGES...` (the raw scores of the
+whole pictures): the same class (unless the two best scores are within the tolerance, when either is right) and every score within 1e-4 (absolute, plus 1e-4
 relative; mlp computes in float32 and prints 6 significant digits).
 
 usage: interop.py --mlp BIN --models M.safetensors... --images A.pgm...
@@ -125,7 +125,7 @@ def main(argv):
     bad, worst = 0, 0.0
     for model in models:
         tensors, meta = load_safetensors(model)
-        run = subprocess.run([mlp, "predict", model] + images, capture_output=True, text=True)
+        run = subprocess.run([mlp, "predict", "--prepare", "whole", "--scores", model] + images, capture_output=True, text=True)
         if run.returncode != 0:
             print("%s: mlp predict failed: %s" % (model, run.stderr.strip()))
             bad += 1
