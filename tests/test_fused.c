@@ -334,15 +334,23 @@ TEST(fused_step_equals_unfused_composition) {
             make_net(&ref, c, k, x, y);
             fz_state = 100 + ci;
             make_net(&fused, c, k, x, y);
-            /* the reference composition: forward, loss, backward, SGD */
+            /* the reference step (step.h): forward, loss, backward, SGD */
             mlp_loss_cfg lc = mlp_loss_default(c->loss);
+            mlp_train_cfg tc = mlp_train_cfg_default();
+            tc.lr = 0.01f, tc.wd = 0.05f, tc.momentum = 0.9f;
             const int K = 10;
             float dl[64 * 10];
-            const float *logits = mlp_net_forward(&ref, x, c->nb);
-            double ref_loss = mlp_loss_eval(&lc, logits, y, c->nb, K, dl, c->red == MLP_GRAD_MEAN ? 1.0f / c->nb : 1.0f,
-                                            NULL);
-            mlp_net_backward(&ref, x, dl, c->nb);
-            mlp_sgd_step(&ref, 0.01f, 0.05f, 0.9f);
+            double rows[64];
+            unsigned char hits[64];
+            int correct;
+            double ref_loss = mlp_step_ref_grad(&ref, &lc, x, y, c->nb, c->red == MLP_GRAD_MEAN ? 1.0f / c->nb : 1.0f,
+                                                dl, rows, hits, &correct);
+            /* its loss is mlp_loss_eval's on the same logits (the backward pass leaves them in place) */
+            int eval_correct;
+            CHECK(ref_loss == mlp_loss_eval(&lc, ref.ws->u[ref.arch.n_layers - 1], y, c->nb, K, NULL, 1.0f,
+                                            &eval_correct));
+            CHECK_INT(correct, eval_correct);
+            mlp_step_ref_update(&ref, &tc);
             for (int parts = 1; parts <= 3; parts++) {
                 mlp_net net;
                 fz_state = 100 + ci;

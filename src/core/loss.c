@@ -245,3 +245,14 @@ void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *
         if (row_ok) row_ok[n] = (unsigned char)ok;
     }
 }
+
+double mlp_rows_sum(const double *row_loss, const unsigned char *row_ok, int n, int *correct) {
+    double total = 0;
+    int hits = 0;
+    for (int r = 0; r < n; r++) {
+        total += row_loss[r];
+        hits += row_ok[r];
+    }
+    *correct = hits;
+    return total;
+}

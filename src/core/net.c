@@ -334,6 +334,20 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
     mlp_fpmode_leave(&fm);
 }
 
+/* ------------------------------------------------------------------ the reference training step (step.h) */
+
+double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
+                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct) {
+    const float *logits = mlp_net_forward(net, x, n);
+    mlp_loss_rows(loss, logits, y, n, net->arch.width[net->arch.n_layers], dlogits, grad_scale, row_loss, row_ok);
+    mlp_net_backward(net, x, dlogits, n);
+    return mlp_rows_sum(row_loss, row_ok, n, correct);
+}
+
+void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg) {
+    mlp_sgd_step(net, cfg->lr, cfg->wd, cfg->momentum);
+}
+
 /* ------------------------------------------------------------------ the fused training step
  *
  * Work split for `parts` threads (part = this thread):

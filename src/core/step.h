@@ -6,6 +6,18 @@
 #include "kernels.h"
 #include "net_internal.h"
 
+/* The reference training step: the plain composition of the public passes, the definition that the fused step
+ * below and every faster path are held to (tests/test_fused.c), and the step of the data-parallel path (train.c),
+ * which combines the shards' gradients between its two halves:
+ *   mlp_step_ref_grad    forward (mlp_net_forward), per-row loss and dlogits (mlp_loss_rows), backward
+ *                        (mlp_net_backward): net->grads = grad_scale * d(sum_r E_r)/d(params) over the n rows of
+ *                        x, y; row_loss, row_ok [n] and dlogits [n x classes] are scratch. Returns sum_r E_r (row
+ *                        order, mlp_rows_sum) and the count of right predictions in *correct.
+ *   mlp_step_ref_update  the update rule of the training configuration on every parameter (mlp_sgd_step). */
+double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
+                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct);
+void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg);
+
 /* The fused training step, in three parts run by every thread of a team (part = thread number, parts =
  * team size) with a barrier between parts:
  *   forward0  layer 0's product for this thread's output units, bias and activation (f, f') in the epilogue

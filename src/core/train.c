@@ -11,31 +11,22 @@
  * separated by two barriers; the next batch is gathered by all threads (their rows) during the middle part,
  * into the other half of a double buffer. When the training set is mostly one background value (MNIST), the
  * first layer is computed sparsely from a compressed copy of the set built at mlp_trainer_init (train_sparse).
- * The barrier (team_barrier) spins briefly and then yields; when another process makes the team wait, the
- * team shrinks to thread 0 while the others sleep (team_policy), so two threads never cost much more than
- * one. Every element is computed by the same chain whichever thread computes it: results do not depend on the
- * thread count or the team. The evaluation is one more region, split by rows. */
+ * The team's barrier spins briefly and then yields; when another process makes the team wait, the team shrinks
+ * to thread 0 while the others sleep (team.c), so two threads never cost much more than one. The data-parallel
+ * path (mlp_trainer_set_shards) runs the reference step of step.h instead. Every element is computed by the same
+ * chain whichever thread computes it: results do not depend on the thread count or the team. The evaluation is
+ * one more region, split by rows. */
 #include "step.h"
+#include "team.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 mlp_train_cfg mlp_train_cfg_default(void) {
     mlp_train_cfg c;
@@ -274,118 +265,23 @@ static int params_finite(const mlp_net *net) {
     return 1;
 }
 
-/* ------------------------------------------------------------------ the team barrier
+/* ------------------------------------------------------------------ the epoch
  *
- * Sense-reversing: a thread reads the phase, arrives; the last to arrive resets the count and advances the
- * phase. A waiter spins for about 20 us (the imbalance of a normal step) and then calls sched_yield between
- * checks, so that when the machine is busy the other thread's core goes to whoever can use it instead of being
- * burnt waiting. The atomics order all memory: what a thread wrote before the barrier is visible after it. */
-typedef struct team_barrier {
-    atomic_int arrived;
-    atomic_int phase;
-} team_barrier;
-
-enum { BARRIER_SPINS = 1000 };
-
-static inline void cpu_relax(void) {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_ia32_pause();
-#endif
-}
-
-static void barrier_wait(team_barrier *b, int parts) {
-    if (parts <= 1) return;
-    const int phase = atomic_load_explicit(&b->phase, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == parts - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->phase, phase + 1, memory_order_release);
-        return;
-    }
-    for (int i = 0; atomic_load_explicit(&b->phase, memory_order_acquire) == phase; i++) {
-        if (i < BARRIER_SPINS)
-            cpu_relax();
-        else
-            sched_yield();
-    }
-}
-
-/* ------------------------------------------------------------------ the epoch */
-
-/* What the team shares during an epoch. */
-enum { TEAM_WINDOW = 16 };
-
+ * What the threads of an epoch share: the trainer, the step buffers, the team (team.h), and thread 0's results. */
 typedef struct epoch_run {
     mlp_trainer *t;
     int epoch, steps, start;
-    /* The working team (see team_policy): `active` threads (1 or all), `worker` when one. next_* are written
-     * by thread 0 before a step's second barrier and adopted by all after that step. */
-    int active, next_active;
-    /* Parked threads sleep on park_cv (no CPU at all) until thread 0 calls them back (gen changes) after step
-     * rejoin_step, or leaves the loop (finished). */
-    pthread_mutex_t park_mu;
-    pthread_cond_t park_cv;
-    atomic_int gen;
-    int rejoin_step;
-    atomic_int finished;
-    /* thread 0's bookkeeping for the policy */
-    double rate[2], win_wall, last_time; /* seconds per step, rate[0]: thread 0 alone, rate[1]: all */
-    const unsigned char *teams; /* a fixed schedule instead of the policy (tests), or NULL */
-    int win_steps, in_mode, explore_after, exploring;
     scratch sc;
-    train_sparse *sp;       /* the sparse first layer this epoch, or NULL */
-    team_barrier bar;
-    int want_stop;          /* written by thread 0 after a step, read by all after the next step's first barrier */
+    train_sparse *sp; /* the sparse first layer this epoch, or NULL */
+    mlp_team team;
+    const mlp_fpmode *fm; /* the caller's floating-point mode, restored by the team's threads (fpmode.c) */
+    int want_stop;    /* written by thread 0 after a step, read by all after the next step's first barrier */
     /* results (thread 0) */
     double sum_loss, sum_acc;
-    int diverged_step;      /* step (0-based) whose loss is not finite, or -1 */
+    int diverged_step; /* step (0-based) whose loss is not finite, or -1 */
     double diverged_loss;
-    int stopped_after;      /* steps done when stopped on request, or -1 */
+    int stopped_after; /* steps done when stopped on request, or -1 */
 } epoch_run;
-
-/* Graceful degradation on a busy machine. Splitting a step between two threads pays only if both run: when
- * another process shares one of the cores, the OS deschedules one of our threads for whole time slices
- * (milliseconds) and the other waits at every barrier. So the team has two modes, all threads or thread 0
- * alone (the others sleep: their core goes to the other process and thread 0 keeps its own), and thread 0
- * measures the wall time per step of each over windows of TEAM_WINDOW steps: after the first window it tries
- * the other mode for one window, keeps the faster, and tries again every explore_after steps (64, doubling up
- * to 1024 while the other mode keeps losing). Results never depend on the team, so this only moves time.
- * Called between a step's two barriers, for step s; what it decides takes effect at step s + 1. */
-static void team_policy(epoch_run *run, int s, int parts) {
-    if (run->teams) { /* the schedule: teams[s + 1] != 0 means the full team for step s + 1 */
-        if (s + 1 < run->steps) run->next_active = run->teams[s + 1] ? parts : 1;
-        return;
-    }
-    const double tnow = now_seconds();
-    if (s == run->start) {
-        run->last_time = tnow;
-        run->explore_after = TEAM_WINDOW;
-        return;
-    }
-    const double wall = tnow - run->last_time;
-    run->last_time = tnow;
-    if (run->next_active != run->active) return; /* a switch is pending: this step ran in the old mode */
-    const int mode = run->active > 1;
-    run->win_wall += wall;
-    run->in_mode++;
-    if (++run->win_steps < TEAM_WINDOW) return;
-    run->rate[mode] = run->win_wall / TEAM_WINDOW;
-    run->win_steps = 0;
-    run->win_wall = 0;
-    if (run->exploring) { /* back unless the mode just tried beat the one before */
-        run->exploring = 0;
-        if (run->rate[mode] > run->rate[!mode]) {
-            run->next_active = mode ? 1 : parts;
-            if (run->explore_after < 1024) run->explore_after *= 2;
-        } else {
-            run->explore_after = 4 * TEAM_WINDOW;
-        }
-        run->in_mode = 0;
-    } else if (run->in_mode >= run->explore_after) {
-        run->exploring = 1;
-        run->next_active = mode ? 1 : parts;
-        run->in_mode = 0;
-    }
-}
 
 static int batch_rows(const mlp_trainer *t, int s) {
     const int first = s * t->cfg.batch;
@@ -419,7 +315,7 @@ static void gather_sparse(const mlp_trainer *t, const train_sparse *sp, const sc
     }
 }
 
-static void gather(const mlp_trainer *t, const scratch *sc, int s, int r0, int r1) {
+static void gather_dense(const mlp_trainer *t, const scratch *sc, int s, int r0, int r1) {
     const mlp_dataset *ds = t->train;
     const size_t dim = (size_t)ds->dim;
     float *x = sc->x[s & 1];
@@ -436,112 +332,105 @@ static void gather(const mlp_trainer *t, const scratch *sc, int s, int r0, int r
     }
 }
 
-/* The step loop, run by every thread of the team (me = 0 .. parts-1). Thread 0 does the bookkeeping. */
-static void epoch_worker(epoch_run *run, int me, int parts) {
-    mlp_trainer *t = run->t;
-    mlp_net *net = t->net;
+/* Part `part` of `parts` of batch s's rows into buffer s % 2. */
+static void gather(const epoch_run *run, int s, int part, int parts) {
+    const int nb = batch_rows(run->t, s);
+    const int r0 = (int)((long long)nb * part / parts), r1 = (int)((long long)nb * (part + 1) / parts);
+    if (run->sp) gather_sparse(run->t, run->sp, &run->sc, s, r0, r1);
+    else gather_dense(run->t, &run->sc, s, r0, r1);
+}
+
+/* A thread's view of the step buffers (the storage is shared; the sparse view is this thread's copy). */
+static void step_view(const epoch_run *run, mlp_step *st, mlp_step_sparse *sp) {
+    const mlp_trainer *t = run->t;
     const scratch *sc = &run->sc;
-    const int L = net->arch.n_layers;
+    memset(st, 0, sizeof *st);
+    for (int l = 0; l < t->net->arch.n_layers; l++) {
+        st->d[l] = sc->d[l];
+        st->g[l] = sc->g[l];
+    }
+    st->gt0 = sc->gt0;
+    st->vt0 = sc->vt0;
+    st->row_loss = sc->row_loss;
+    st->row_ok = sc->row_ok;
+    st->loss = &t->cfg.loss;
+    st->lr = t->cfg.lr;
+    st->wd = t->cfg.wd;
+    st->mom = t->cfg.momentum;
+    const train_sparse *tsp = run->sp;
+    memset(sp, 0, sizeof *sp);
+    if (!tsp) return;
+    sp->c = tsp->c;
+    sp->rows.idx = tsp->idx;
+    sp->rows.val = tsp->val;
+    sp->blocks = tsp->blocks;
+    sp->pstart = tsp->pstart;
+    sp->row = tsp->row;
+    sp->val = tsp->cval;
+    sp->cap = tsp->cap;
+    sp->S = tsp->S;
+    sp->start = tsp->start;
+    st->sp = sp;
+}
+
+/* The view of batch s (buffer s % 2); returns its rows. */
+static int step_batch(const epoch_run *run, mlp_step *st, int s) {
+    const int nb = batch_rows(run->t, s);
+    st->x = run->sc.x[s & 1];
+    st->y = run->sc.y[s & 1];
+    st->nb = nb;
+    st->a0 = run->sc.a0[s & 1];
+    st->grad_scale = run->t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
+    if (st->sp) {
+        st->sp->rows.off = run->sp->off[s & 1];
+        st->sp->rows.cnt = run->sp->cnt[s & 1];
+        st->sp->nblocks = (nb + MLP_CSC_ROWS - 1) / MLP_CSC_ROWS;
+    }
+    return nb;
+}
+
+/* Thread 0, after step s's update: the epoch's running sums, the trainer's resume point, progress, stop request.
+ * Returns whether a stop was requested. */
+static int step_done(epoch_run *run, int s, double batch_loss, double batch_acc) {
+    mlp_trainer *t = run->t;
+    run->sum_loss += batch_loss;
+    run->sum_acc += batch_acc;
+    t->step_in_epoch = s + 1;
+    t->epoch_loss_sum = run->sum_loss;
+    t->epoch_acc_sum = run->sum_acc;
+    if (t->on_step) t->on_step(t->on_step_user, run->epoch, s + 1, run->steps, run->sum_loss, run->sum_acc);
+    return t->stop_flag && *t->stop_flag;
+}
+
+/* The step loop, run by every thread of the team (me = 0 .. parts-1; with a team of one, thread 0 alone). Per step:
+ * the fused step's three parts (net.c) between two barriers, the next batch gathered during the middle part, the
+ * loss checked before the update. Thread 0 keeps the books and picks the team (team.c). */
+static void epoch_worker(epoch_run *run, int me, int parts) {
+    mlp_net *net = run->t->net;
     mlp_step st;
-    memset(&st, 0, sizeof st);
-    for (int l = 0; l < L; l++) {
-        st.d[l] = sc->d[l];
-        st.g[l] = sc->g[l];
-    }
-    st.gt0 = sc->gt0;
-    st.vt0 = sc->vt0;
-    st.row_loss = sc->row_loss;
-    st.row_ok = sc->row_ok;
-    st.loss = &t->cfg.loss;
-    st.lr = t->cfg.lr;
-    st.wd = t->cfg.wd;
-    st.mom = t->cfg.momentum;
-
-    /* the sparse first layer: this thread's copy of the step's view (the storage is shared) */
-    train_sparse *tsp = run->sp;
     mlp_step_sparse sp;
-    memset(&sp, 0, sizeof sp);
-    if (tsp) {
-        sp.c = tsp->c;
-        sp.rows.idx = tsp->idx;
-        sp.rows.val = tsp->val;
-        sp.blocks = tsp->blocks;
-        sp.pstart = tsp->pstart;
-        sp.row = tsp->row;
-        sp.val = tsp->cval;
-        sp.cap = tsp->cap;
-        sp.S = tsp->S;
-        sp.start = tsp->start;
-        st.sp = &sp;
-    }
+    step_view(run, &st, &sp);
+    mlp_team_seat seat;
+    mlp_team_enter(&run->team, &seat, me, parts);
+    gather(run, run->start, me, parts);
+    mlp_team_sync(&run->team, &seat);
+    for (int s = run->start;; s++) {
+        if ((s = mlp_team_turn(&run->team, &seat, s)) < 0 || s >= run->steps) break; /* parked threads wait here */
+        const int nb = step_batch(run, &st, s), act = seat.act;
 
-    /* The working team: all `parts` threads, or (when the machine is busy, see team_policy) thread 0 alone while
-     * the others sleep ("parked"). All working threads hold the same `act` at every point of the loop, and
-     * barriers count only them. */
-    if (me == 0) { /* read by the others only after the first barrier */
-        run->active = run->next_active = parts;
-        atomic_store(&run->finished, 0);
-    }
-    int act = parts, rejoins = 0; /* rejoins: the team re-formations this thread took part in (= run->gen) */
-
-    int nb = batch_rows(t, run->start);
-    const int g0 = (int)((long long)nb * me / parts), g1 = (int)((long long)nb * (me + 1) / parts);
-    if (tsp) gather_sparse(t, tsp, sc, run->start, g0, g1);
-    else gather(t, sc, run->start, g0, g1);
-    barrier_wait(&run->bar, parts);
-    int s = run->start;
-    for (;;) {
-        if (act == 1 && me != 0) {
-            /* parked until thread 0 calls the team back after some step, or finishes the epoch */
-            pthread_mutex_lock(&run->park_mu);
-            while (atomic_load(&run->gen) == rejoins && !atomic_load(&run->finished))
-                pthread_cond_wait(&run->park_cv, &run->park_mu);
-            pthread_mutex_unlock(&run->park_mu);
-            if (atomic_load(&run->gen) == rejoins) break; /* finished */
-            rejoins++;
-            s = run->rejoin_step + 1;
-            act = parts;
-            barrier_wait(&run->bar, parts); /* the team re-forms: thread 0 waits here too */
-            continue;
-        }
-        if (s >= run->steps) break;
-        nb = batch_rows(t, s);
-        st.x = sc->x[s & 1];
-        st.y = sc->y[s & 1];
-        st.nb = nb;
-        st.a0 = sc->a0[s & 1];
-        st.grad_scale = t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
-        if (tsp) {
-            sp.rows.off = tsp->off[s & 1];
-            sp.rows.cnt = tsp->cnt[s & 1];
-            sp.nblocks = (nb + MLP_CSC_ROWS - 1) / MLP_CSC_ROWS;
-        }
-        const int part = me; /* (with act == 1 only thread 0 gets here) */
-
-        mlp_step_forward0(net, &st, part, act);
-        barrier_wait(&run->bar, act);
+        mlp_step_forward0(net, &st, me, act);
+        mlp_team_sync(&run->team, &seat);
         if (run->want_stop) { /* raised after step s - 1 (nothing of step s is kept: forward0 wrote scratch) */
             if (me == 0) run->stopped_after = s;
             break;
         }
-        mlp_step_middle(net, &st, part, act);
-        if (s + 1 < run->steps) {
-            const int nn = batch_rows(t, s + 1);
-            const int n0 = (int)((long long)nn * part / act), n1 = (int)((long long)nn * (part + 1) / act);
-            if (tsp) gather_sparse(t, tsp, sc, s + 1, n0, n1);
-            else gather(t, sc, s + 1, n0, n1);
-        }
-        if (parts > 1 && me == 0) team_policy(run, s, parts);
-        barrier_wait(&run->bar, act);
+        mlp_step_middle(net, &st, me, act);
+        if (s + 1 < run->steps) gather(run, s + 1, me, act);
+        if (me == 0) mlp_team_policy(&run->team, s);
+        mlp_team_sync(&run->team, &seat);
 
-        /* every thread sums the batch loss the same way, so all take the same branch */
-        double total = 0;
-        int correct = 0;
-        for (int r = 0; r < nb; r++) {
-            total += sc->row_loss[r];
-            correct += sc->row_ok[r];
-        }
-        const double batch_loss = total / nb;
+        int correct; /* every thread sums the batch the same way, so all take the same branch */
+        const double batch_loss = mlp_rows_sum(st.row_loss, st.row_ok, nb, &correct) / nb;
         if (!isfinite(batch_loss)) {
             if (me == 0) {
                 run->diverged_step = s;
@@ -549,71 +438,63 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
             }
             break;
         }
-        mlp_step_update(net, &st, part, act);
-        if (me == 0) {
-            run->sum_loss += batch_loss;
-            run->sum_acc += (double)correct / nb;
-            t->step_in_epoch = s + 1;
-            t->epoch_loss_sum = run->sum_loss;
-            t->epoch_acc_sum = run->sum_acc;
-            if (t->on_step) t->on_step(t->on_step_user, run->epoch, s + 1, run->steps, run->sum_loss, run->sum_acc);
-            /* seen by every thread after the next step's first barrier (the last step is never interrupted) */
-            run->want_stop = t->stop_flag && *t->stop_flag;
-        }
-        /* A new team takes effect at the next step, once every thread has finished this update (a thread must
-         * not compute forward0 on weights another thread is still updating). */
-        if (run->next_active != act) {
-            if (run->next_active == 1) { /* shrink: all finish this step together, then the others park */
-                barrier_wait(&run->bar, act);
-                act = 1;
-            } else { /* grow: wake the parked threads, who join this barrier */
-                pthread_mutex_lock(&run->park_mu);
-                run->rejoin_step = s;
-                atomic_fetch_add(&run->gen, 1);
-                pthread_cond_broadcast(&run->park_cv);
-                pthread_mutex_unlock(&run->park_mu);
-                rejoins++;
-                barrier_wait(&run->bar, parts);
-                act = parts;
-            }
-            if (me == 0) run->active = act;
-        }
-        s++;
+        mlp_step_update(net, &st, me, act);
+        /* the stop request is seen by every thread after the next step's first barrier (the last step is never
+         * interrupted) */
+        if (me == 0) run->want_stop = step_done(run, s, batch_loss, (double)correct / nb);
+        mlp_team_adopt(&run->team, &seat, s); /* the new team, once every thread has finished this update */
     }
-    if (me == 0) { /* parked threads leave */
-        pthread_mutex_lock(&run->park_mu);
-        atomic_store(&run->finished, 1);
-        pthread_cond_broadcast(&run->park_cv);
-        pthread_mutex_unlock(&run->park_mu);
+    if (me == 0) mlp_team_finish(&run->team); /* parked threads leave */
+}
+
+/* The fused steps of the epoch: one parallel region on the net's threads. */
+static mlp_status fused_steps(epoch_run *run, const unsigned char *teams, mlp_error *err) {
+    mlp_net *net = run->t->net;
+    if (mlp_team_init(&run->team, run->start, run->steps, teams))
+        return mlp_fail(err, MLP_ERR_NOMEM, "cannot create the trainer's thread synchronization");
+    run->sp = net->input_sparse ? run->t->ws->sparse : NULL;
+    mlp_net_params_changed(net); /* the parameters may have been written directly since the last epoch */
+    mlp_step_enter(net, run->sc.vt0, run->sp ? run->sp->S : NULL); /* W_0, its momentum (and S): for the epoch */
+#ifdef _OPENMP
+#pragma omp parallel num_threads(net->threads)
+    {
+        mlp_fpmode tm; /* subnormals flushed on every thread of the team */
+        mlp_fpmode_enter(&tm);
+        epoch_worker(run, omp_get_thread_num(), omp_get_num_threads());
+        mlp_fpmode_leave_team(&tm, run->fm, omp_get_thread_num());
     }
+#else
+    epoch_worker(run, 0, 1);
+#endif
+    mlp_step_leave(net, run->sc.vt0);
+    mlp_team_destroy(&run->team);
+    return MLP_OK;
 }
 
 /* ------------------------------------------------------------------ data parallelism (mlp_trainer_set_shards)
  *
- * The steps of an epoch when the batches are shared between processes: this process's rows of batch s (a
- * contiguous slice of it) through forward, loss and backward, the gradient scaled by 1/nb (mean) for the
- * whole batch's nb rows; combine() makes net->grads and the sums the totals over all shards; then the SGD
- * step every process applies alike. The unfused composition (the fused step applies the update inside its
- * weight-gradient pass, so there is no gradient to combine), dense, on the net's threads. (A sparse first
- * layer in the forward pass alone gained 8% on MNIST: the weight gradient, dense here, dominates.) Returns 0,
- * or -1 when combine failed (err filled). */
-static int sharded_steps(epoch_run *run, mlp_error *err) {
+ * The steps of an epoch when the batches are shared between processes: the reference step (step.h) on this
+ * process's rows of batch s (a contiguous slice of it), the gradient scaled by 1/nb (mean) for the whole batch's
+ * nb rows; combine() makes net->grads and the sums the totals over all shards; then the update every process
+ * applies alike. Unfused (the fused step applies the update inside its weight-gradient pass, so there is no
+ * gradient to combine), dense, on the net's threads. (A sparse first layer in the forward pass alone gained 8% on
+ * MNIST: the weight gradient, dense here, dominates.) MLP_ERR_IO when combine fails. */
+static mlp_status sharded_steps(epoch_run *run, mlp_error *err) {
     mlp_trainer *t = run->t;
+    const mlp_trainer_ws *ws = t->ws;
     mlp_net *net = t->net;
     const mlp_dataset *ds = t->train;
     const size_t D = (size_t)ds->dim;
-    const int K = net->arch.width[net->arch.n_layers];
     const scratch *sc = &run->sc;
     float *x = sc->x[0];
     uint8_t *y = sc->y[0];
     mlp_net_params_changed(net);
     for (int s = run->start; s < run->steps; s++) {
         const int nb = batch_rows(t, s);
-        const mlp_trainer_ws *ws = t->ws;
         const int shards = ws->shard_count > 1 ? ws->shard_count : 1, me = shards > 1 ? ws->shard_index : 0;
         const int r0 = (int)((long long)nb * me / shards), r1 = (int)((long long)nb * (me + 1) / shards);
         const int n = r1 - r0;
-        const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch + r0;
+        const uint32_t *perm = ws->perm + (size_t)s * t->cfg.batch + r0;
         for (int r = 0; r < n; r++) {
             memcpy(x + (size_t)r * D, ds->x + (size_t)perm[r] * D, sizeof(float) * D);
             y[r] = ds->y[perm[r]];
@@ -622,160 +503,127 @@ static int sharded_steps(epoch_run *run, mlp_error *err) {
         double sums[3] = {0, 0, t->stop_flag && *t->stop_flag ? 1 : 0};
         if (n > 0) {
             const float scale = t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
-            const float *logits = mlp_net_forward(net, x, n);
-            mlp_loss_rows(&t->cfg.loss, logits, y, n, K, t->ws->dlogits, scale, sc->row_loss, sc->row_ok);
-            mlp_net_backward(net, x, t->ws->dlogits, n);
-            for (int r = 0; r < n; r++) {
-                sums[0] += sc->row_loss[r];
-                sums[1] += sc->row_ok[r];
-            }
+            int correct;
+            sums[0] = mlp_step_ref_grad(net, &t->cfg.loss, x, y, n, scale, ws->dlogits, sc->row_loss, sc->row_ok,
+                                        &correct);
+            sums[1] = correct;
         } else {
             memset(net->grads, 0, sizeof(float) * net->n_params); /* a batch smaller than the shard count */
         }
-        if (t->ws->combine && t->ws->combine(t->ws->combine_user, net->grads, net->n_params, sums)) {
-            mlp_fail(err, MLP_ERR_IO, "data parallelism: combining the gradients of epoch %d, step %d failed",
-                     run->epoch, s + 1);
-            return -1;
-        }
+        if (ws->combine && ws->combine(ws->combine_user, net->grads, net->n_params, sums))
+            return mlp_fail(err, MLP_ERR_IO, "data parallelism: combining the gradients of epoch %d, step %d failed",
+                            run->epoch, s + 1);
         const double batch_loss = sums[0] / nb;
         if (!isfinite(batch_loss)) {
             run->diverged_step = s;
             run->diverged_loss = batch_loss;
             break;
         }
-        mlp_sgd_step(net, t->cfg.lr, t->cfg.wd, t->cfg.momentum);
-        run->sum_loss += batch_loss;
-        run->sum_acc += sums[1] / nb;
-        t->step_in_epoch = s + 1;
-        t->epoch_loss_sum = run->sum_loss;
-        t->epoch_acc_sum = run->sum_acc;
-        if (t->on_step) t->on_step(t->on_step_user, run->epoch, s + 1, run->steps, run->sum_loss, run->sum_acc);
-        if (sums[2] != 0 && s + 1 < run->steps) { /* as the fused loop: the last step is never interrupted */
+        mlp_step_ref_update(net, &t->cfg);
+        step_done(run, s, batch_loss, sums[1] / nb);
+        /* the stop request of any process before this step (sums[2]), so that all stop after the same step; as
+         * in the fused loop, the last step is never interrupted */
+        if (sums[2] != 0 && s + 1 < run->steps) {
             run->stopped_after = s + 1;
             break;
         }
     }
-    return 0;
+    return MLP_OK;
+}
+
+/* ------------------------------------------------------------------ one epoch */
+
+/* The epoch's permutation: identity, then Fisher-Yates from the generator state at the epoch's start. Resuming
+ * inside an epoch (step_in_epoch > 0) regenerates the same permutation from the saved state. */
+static void shuffle(mlp_trainer *t) {
+    const int n = t->train->n;
+    uint32_t *perm = t->ws->perm;
+    if (t->step_in_epoch == 0) t->epoch_rng = t->shuffle_rng;
+    t->shuffle_rng = t->epoch_rng;
+    for (int i = 0; i < n; i++) perm[i] = (uint32_t)i;
+    if (t->cfg.shuffle)
+        for (int i = n - 1; i > 0; i--) {
+            uint32_t j = mlp_rng_below(&t->shuffle_rng, (uint32_t)i + 1);
+            uint32_t tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+}
+
+/* How the steps ended: diverged, interrupted, or finished with finite parameters. */
+static mlp_status steps_status(const epoch_run *run, mlp_error *err) {
+    const mlp_trainer *t = run->t;
+    if (run->diverged_step >= 0)
+        return mlp_fail(err, MLP_ERR_DIVERGED,
+                        "training diverged at epoch %d, step %d of %d: the loss is %s; try a smaller learning "
+                        "rate (--lr %g now)",
+                        run->epoch, run->diverged_step + 1, run->steps, isnan(run->diverged_loss) ? "NaN" : "infinite",
+                        (double)t->cfg.lr);
+    if (run->stopped_after >= 0)
+        return mlp_fail(err, MLP_ERR_INTERRUPTED, "interrupted at epoch %d, step %d of %d", run->epoch,
+                        run->stopped_after, run->steps);
+    if (!params_finite(t->net))
+        return mlp_fail(err, MLP_ERR_DIVERGED,
+                        "training diverged in epoch %d: a parameter became NaN or infinite; try a smaller learning "
+                        "rate (--lr %g now)",
+                        run->epoch, (double)t->cfg.lr);
+    return MLP_OK;
 }
 
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err) {
     return mlp_trainer_epoch_teams(t, m, NULL, err);
 }
 
-static mlp_status epoch_run_all(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams,
-                                const mlp_fpmode *fm, mlp_error *err);
+static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams, const mlp_fpmode *fm,
+                        mlp_error *err);
 
 /* Subnormals are flushed while the epoch computes (fpmode.c), on this thread and on every thread of the team;
  * the caller's mode is restored before returning. */
 mlp_status mlp_trainer_epoch_teams(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams, mlp_error *err) {
     mlp_fpmode fm;
     mlp_fpmode_enter(&fm);
-    const mlp_status st = epoch_run_all(t, m, teams, &fm, err);
+    const mlp_status st = epoch(t, m, teams, &fm, err);
     mlp_fpmode_leave(&fm);
     return st;
 }
 
-static mlp_status epoch_run_all(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams,
-                                const mlp_fpmode *fm, mlp_error *err) {
-    const mlp_dataset *ds = t->train;
-    mlp_net *net = t->net;
-    const int B = t->cfg.batch;
-    const int steps = (ds->n + B - 1) / B;
-    const int epoch = t->epochs_done + 1;
-    double t0 = now_seconds();
-
-    /* Resuming inside an epoch (step_in_epoch > 0): regenerate the same permutation from the generator
-     * state saved at the epoch's start, restore the running sums, and continue after the last step done. */
-    const int start = t->step_in_epoch;
-    if (start < 0 || start >= steps)
-        return mlp_fail(err, MLP_ERR_ARG, "trainer: step_in_epoch %d is outside 0..%d", start, steps - 1);
-    if (start == 0) t->epoch_rng = t->shuffle_rng;
-    t->shuffle_rng = t->epoch_rng;
-
-    for (int i = 0; i < ds->n; i++) t->ws->perm[i] = (uint32_t)i;
-    if (t->cfg.shuffle)
-        for (int i = ds->n - 1; i > 0; i--) {
-            uint32_t j = mlp_rng_below(&t->shuffle_rng, (uint32_t)i + 1);
-            uint32_t tmp = t->ws->perm[i];
-            t->ws->perm[i] = t->ws->perm[j];
-            t->ws->perm[j] = tmp;
-        }
-
-    double sum_loss = start ? t->epoch_loss_sum : 0, sum_acc = start ? t->epoch_acc_sum : 0;
+static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned char *teams, const mlp_fpmode *fm,
+                        mlp_error *err) {
+    const double t0 = mlp_now_seconds();
+    const int steps = (t->train->n + t->cfg.batch - 1) / t->cfg.batch;
+    if (t->step_in_epoch < 0 || t->step_in_epoch >= steps)
+        return mlp_fail(err, MLP_ERR_ARG, "trainer: step_in_epoch %d is outside 0..%d", t->step_in_epoch, steps - 1);
+    shuffle(t);
     epoch_run run;
     memset(&run, 0, sizeof run);
     run.t = t;
-    run.epoch = epoch;
+    run.epoch = t->epochs_done + 1;
     run.steps = steps;
-    run.start = start;
-    run.sum_loss = sum_loss;
-    run.sum_acc = sum_acc;
-    run.diverged_step = -1;
-    run.stopped_after = -1;
-    run.teams = teams;
-    scratch_layout(&run.sc, t->ws->xbatch, t->ws->ybatch, t->ws->dlogits, &net->arch, B);
-    atomic_init(&run.bar.arrived, 0);
-    atomic_init(&run.bar.phase, 0);
-    atomic_init(&run.gen, 0);
-    atomic_init(&run.finished, 0);
-    if (t->ws->shard_count > 1 || t->ws->combine) { /* data parallelism: the unfused steps on this shard */
-        if (sharded_steps(&run, err)) return MLP_ERR_IO;
-        goto steps_done;
-    }
-    if (pthread_mutex_init(&run.park_mu, NULL) || pthread_cond_init(&run.park_cv, NULL))
-        return mlp_fail(err, MLP_ERR_NOMEM, "cannot create the trainer's thread synchronization");
-
-    run.sp = net->input_sparse ? t->ws->sparse : NULL;
-    mlp_net_params_changed(net);       /* the parameters may have been written directly since the last epoch */
-    mlp_step_enter(net, run.sc.vt0, run.sp ? run.sp->S : NULL); /* W_0, its momentum (and S): for the epoch */
-    const int threads = net->threads;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-    {
-        mlp_fpmode tm;
-        mlp_fpmode_enter(&tm);
-        epoch_worker(&run, omp_get_thread_num(), omp_get_num_threads());
-        mlp_fpmode_leave_team(&tm, fm, omp_get_thread_num());
-    }
-#else
-    (void)threads, (void)fm;
-    epoch_worker(&run, 0, 1);
-#endif
-    pthread_cond_destroy(&run.park_cv);
-    pthread_mutex_destroy(&run.park_mu);
-    mlp_step_leave(net, run.sc.vt0);
-steps_done:
-    sum_loss = run.sum_loss;
-    sum_acc = run.sum_acc;
-    if (run.diverged_step >= 0)
-        return mlp_fail(err, MLP_ERR_DIVERGED,
-                        "training diverged at epoch %d, step %d of %d: the loss is %s; try a smaller learning "
-                        "rate (--lr %g now)",
-                        epoch, run.diverged_step + 1, steps, isnan(run.diverged_loss) ? "NaN" : "infinite",
-                        (double)t->cfg.lr);
-    if (run.stopped_after >= 0)
-        return mlp_fail(err, MLP_ERR_INTERRUPTED, "interrupted at epoch %d, step %d of %d", epoch,
-                        run.stopped_after, steps);
-    if (!params_finite(net))
-        return mlp_fail(err, MLP_ERR_DIVERGED,
-                        "training diverged in epoch %d: a parameter became NaN or infinite; try a smaller learning "
-                        "rate (--lr %g now)",
-                        epoch, (double)t->cfg.lr);
+    run.start = t->step_in_epoch;
+    run.sum_loss = run.start ? t->epoch_loss_sum : 0;
+    run.sum_acc = run.start ? t->epoch_acc_sum : 0;
+    run.diverged_step = run.stopped_after = -1;
+    run.fm = fm;
+    scratch_layout(&run.sc, t->ws->xbatch, t->ws->ybatch, t->ws->dlogits, &t->net->arch, t->cfg.batch);
+    const int sharded = t->ws->shard_count > 1 || t->ws->combine; /* data parallelism: unfused, on this shard */
+    mlp_status st = sharded ? sharded_steps(&run, err) : fused_steps(&run, teams, err);
+    if (st == MLP_OK) st = steps_status(&run, err);
+    if (st) return st;
     t->step_in_epoch = 0;
-    t->epochs_done = epoch;
+    t->epochs_done = run.epoch;
 
     memset(m, 0, sizeof *m);
-    m->epoch = epoch;
-    m->train_loss = sum_loss / steps;
-    m->train_acc = sum_acc / steps;
+    m->epoch = run.epoch;
+    m->train_loss = run.sum_loss / steps;
+    m->train_acc = run.sum_acc / steps;
     m->lr = t->cfg.lr;
     if (t->test && t->test->n > 0) {
-        mlp_status st = mlp_evaluate(net, &t->cfg.loss, t->test, &m->test_loss, &m->test_acc, NULL, err);
+        st = mlp_evaluate(t->net, &t->cfg.loss, t->test, &m->test_loss, &m->test_acc, NULL, err);
         if (st) return st;
     } else {
         m->test_loss = m->test_acc = NAN;
     }
-    m->seconds = now_seconds() - t0;
+    m->seconds = mlp_now_seconds() - t0;
     return MLP_OK;
 }
 
@@ -789,7 +637,7 @@ typedef struct eval_run {
     const mlp_loss_cfg *loss;
     const mlp_dataset *ds;
     int *confusion;
-    team_barrier bar;
+    mlp_barrier bar;
     double sum;
     long correct;
 } eval_run;
@@ -817,7 +665,7 @@ static void eval_worker(eval_run *e, int me, int parts) {
                 pred[r] = best;
             }
         }
-        barrier_wait(&e->bar, parts);
+        mlp_barrier_wait(&e->bar, parts);
         if (me == 0) {
             double round_sum = 0;
             for (int r = 0; r < nb; r++) {
@@ -847,8 +695,7 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
     e.loss = loss;
     e.ds = ds;
     e.confusion = confusion;
-    atomic_init(&e.bar.arrived, 0);
-    atomic_init(&e.bar.phase, 0);
+    mlp_barrier_init(&e.bar);
     if (net->input_sparse && mlp_input_background(ds->x, ds->n, ds->dim, &e.c)) e.start0 = mlp_net_sparse_start(net, e.c);
     const int threads = mlp_net_row_threads(net, ds->n < net->max_batch ? ds->n : net->max_batch);
     if (threads > 1) {

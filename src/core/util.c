@@ -1,4 +1,4 @@
-/* util.c - error reporting and atomic file writes. */
+/* util.c - error reporting, atomic file writes, the clock. */
 #include "util.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *mlp_status_name(mlp_status s) {
@@ -70,4 +71,10 @@ mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len,
         return mlp_fail(err, MLP_ERR_IO, "%s: cannot rename into place: %s", path, strerror(e));
     }
     return MLP_OK;
+}
+
+double mlp_now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -1,4 +1,4 @@
-/* util.h - error reporting and atomic file writes (util.c): the helpers every layer of the library uses.
+/* util.h - error reporting, atomic file writes and the clock (util.c): the helpers every layer of the library uses.
  * Internal: not installed, not exported (docs/ARCHITECTURE.md, "The library boundary"). */
 #ifndef MLP_UTIL_H
 #define MLP_UTIL_H
@@ -12,6 +12,9 @@
 #define MLP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define MLP_PRINTF(a, b)
+/* Seconds on the monotonic clock (for durations). */
+double mlp_now_seconds(void);
+
 #endif
 
 /* Fill err (if not NULL) with code and a printf-style message; returns code. */
@@ -19,5 +22,8 @@ mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) MLP_P
 
 /* Write len bytes to path atomically: path.tmp.PID, fsync, rename. On failure nothing is left behind. */
 mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err);
+
+/* Seconds on the monotonic clock (for durations). */
+double mlp_now_seconds(void);
 
 #endif
