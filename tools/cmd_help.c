@@ -71,8 +71,9 @@ static const help_topic topics[] = {
     {"environment", "environment variables and output conventions",
      "  MLP_DATA      root folder of the datasets (default data)\n"
      "  MLP_KERNELS   auto | portable | avx2 | avx512, the default of --kernels\n"
-     "  NO_COLOR      when set (to anything), no colours, even on a terminal\n"
-     "On a terminal, train draws a progress bar on stderr (steps, running loss, ETA) and colours its\n"
+     "  NO_COLOR      when set to a non-empty value, no colours, even on a terminal (empty: ignored)\n"
+     "On a terminal, train draws a progress bar on stderr (epoch k/N, steps, running loss, last test\n"
+     "accuracy, the run's ETA), as wide as the terminal, and colours its\n"
      "table; when the output is a file or pipe it prints plain lines only. --quiet prints the summary,\n"
      "--json one JSON object per epoch on stdout. Errors go to stderr as `mlp: error: ...` (exit 1);\n"
      "usage errors exit 2.\n"},

@@ -743,6 +743,7 @@ int cmd_train(int argc, char **argv) {
     progress_init(&pr, stdout, t.quiet, t.json);
     progress_run run = {t.dataset, archs, out, &t.cfg, arch.act, net.kernels, t.threads, tr.epochs_done + 1};
     progress_begin(&pr, &run);
+    if (n_hist > 0) pr.last_test_acc = history[n_hist - 1].test_acc; /* a resumed run's last epoch */
     active_progress = &pr;
     tr.on_step = progress_step;
     tr.on_step_user = &pr;

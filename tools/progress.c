@@ -3,13 +3,32 @@
 
 #include "json.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#define BAR_CELLS 24
 #define REDRAW_SECONDS 0.1
+#define MIN_CELLS 6 /* a shorter bar says nothing */
+
+/* Set by SIGWINCH: the terminal's width is asked again before the next redraw. */
+static volatile sig_atomic_t resized;
+static void on_winch(int sig) {
+    (void)sig;
+    resized = 1;
+}
+
+/* The width of the terminal on fd: TIOCGWINSZ, else $COLUMNS, else 80. */
+static int terminal_width(int fd) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v > 0 && v < 10000 ? (int)v : 80;
+}
 
 /* SGR sequences; used only when the matching flag says so */
 #define SGR_BOLD "\033[1m"
@@ -42,7 +61,18 @@ void progress_init(progress *p, FILE *out, int quiet, int json) {
     p->bar_color = p->bar && colour_allowed(STDERR_FILENO);
     p->bar_epoch = -1;
     p->best_acc = -1;
+    p->last_test_acc = -1;
+    p->run_step0 = -1;
     p->t_mark = now_seconds();
+    if (p->bar) {
+        p->width = terminal_width(STDERR_FILENO);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_winch;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGWINCH, &sa, NULL);
+    }
 }
 
 static const char *sgr(const progress *p, const char *code) { return p->color ? code : ""; }
@@ -50,6 +80,8 @@ static const char *sgr(const progress *p, const char *code) { return p->color ? 
 void progress_begin(progress *p, const progress_run *r) {
     const mlp_train_cfg *c = r->cfg;
     p->t_mark = now_seconds();
+    p->epochs = c->epochs;
+    p->first_epoch = r->first_epoch;
     if (p->quiet || p->json) return;
     fprintf(p->out, "%smlp %s: %s %s %s + %s%s, %s gradients, lr %g, wd %g, momentum %g, batch %d, %d epochs, seed %llu\n",
             sgr(p, SGR_BOLD), MLP_VERSION, r->dataset, r->arch, mlp_act_name(r->act), mlp_loss_name(c->loss.kind),
@@ -78,36 +110,88 @@ static void format_duration(char *buf, size_t size, double s) {
     else snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* The bar line for the given state, width - 1 characters (no colour codes) unless even the ETA does not
+ * fit: "epoch k/N [####----] step/steps  loss L  acc A  test T ETA h:mm:ss". */
+static int progress_format(char *buf, size_t size, int width, int epoch, int epochs, int step, int steps, double loss,
+                           double acc, double test_acc, double eta_seconds) {
+    char eta[32], f[6][48];
+    format_duration(eta, sizeof eta, eta_seconds);
+    /* the fields around the bar, most useful first: f[0] before the bar, the others after it */
+    snprintf(f[0], sizeof f[0], "epoch %d/%d ", epoch, epochs);
+    snprintf(f[1], sizeof f[1], " ETA %s", eta);
+    if (test_acc >= 0) snprintf(f[2], sizeof f[2], "  test %.4f", test_acc);
+    else f[2][0] = '\0';
+    snprintf(f[3], sizeof f[3], "  loss %.4f", loss);
+    snprintf(f[4], sizeof f[4], "  acc %.4f", acc);
+    snprintf(f[5], sizeof f[5], " %d/%d", step, steps);
+    const int avail = (width > 1 ? width : 2) - 1; /* never the last column: it would wrap on some terminals */
+    int keep = 6, used = 0;
+    for (;; keep--) { /* drop fields from the least useful until a bar of MIN_CELLS fits */
+        used = 2; /* the bar's brackets */
+        for (int i = 0; i < keep; i++) used += (int)strlen(f[i]);
+        if (used + MIN_CELLS <= avail || keep == 2) break;
+    }
+    int cells = avail - used;
+    if (cells < 0) cells = 0;
+    if (used + cells > avail) { /* not even epoch, ETA and a bar: the ETA alone, cut to the width */
+        return snprintf(buf, size, "%.*s", avail, f[1] + 1);
+    }
+    const int filled = steps > 0 ? (int)((long long)cells * step / steps) : 0;
+    int n = snprintf(buf, size, "%s[", f[0]);
+    for (int i = 0; i < cells && n + 2 < (int)size; i++) buf[n++] = i < filled ? '#' : '-';
+    buf[n] = '\0';
+    n += snprintf(buf + n, size - (size_t)n, "]");
+    /* after the bar, in reading order: steps, loss, acc, test, ETA */
+    static const int order[5] = {5, 3, 4, 2, 1};
+    for (int k = 0; k < 5; k++)
+        if (order[k] < keep) n += snprintf(buf + n, size - (size_t)n, "%s", f[order[k]]);
+    return n;
+}
+
 void progress_step(void *vp, int epoch, int step, int steps, double loss_sum, double acc_sum) {
     progress *p = vp;
     if (!p->bar || steps <= 0) return;
     double now = now_seconds();
+    const long long run_step = (long long)(epoch - 1) * steps + step; /* steps of the run done, this one too */
+    if (p->run_step0 < 0) { /* the first step this process takes: the run's clock starts with it */
+        p->run_step0 = run_step - 1;
+        p->t_run0 = p->t_mark;
+    }
     if (epoch != p->bar_epoch) { /* the first step of an epoch (or of a resumed one) */
         p->bar_epoch = epoch;
         p->bar_step0 = step - 1;
         p->t_epoch0 = p->t_mark;
         p->t_drawn = 0;
     }
-    if (step < steps && now - p->t_drawn < REDRAW_SECONDS) return;
+    if (step < steps && now - p->t_drawn < REDRAW_SECONDS && !resized) return;
     p->t_drawn = now;
-    int done = step - p->bar_step0;
-    double eta = done > 0 ? (now - p->t_epoch0) / done * (steps - step) : 0;
-    char eta_s[32];
-    format_duration(eta_s, sizeof eta_s, eta);
-    char cells[BAR_CELLS + 1];
-    int filled = (int)((long long)BAR_CELLS * step / steps);
-    for (int i = 0; i < BAR_CELLS; i++) cells[i] = i < filled ? '#' : '-';
-    cells[BAR_CELLS] = '\0';
-    char line[256];
-    int n = snprintf(line, sizeof line, "epoch %d %s%.*s%s%s %d/%d  loss %.4f  acc %.4f  ETA %s", epoch,
-                     p->bar_color ? SGR_CYAN : "", filled, cells, p->bar_color ? SGR_RESET : "", cells + filled,
-                     step, steps, loss_sum / step, acc_sum / step, eta_s);
+    int old_width = p->width;
+    if (resized) {
+        resized = 0;
+        p->width = terminal_width(STDERR_FILENO);
+    }
+    /* the whole run's ETA: the time per step so far (test evaluations included) times the steps left */
+    const long long done = run_step - p->run_step0, left = (long long)p->epochs * steps - run_step;
+    double eta = done > 0 ? (now - p->t_run0) / (double)done * (double)(left > 0 ? left : 0) : 0;
+    char line[1024];
+    int n = progress_format(line, sizeof line, p->width, epoch, p->epochs, step, steps, loss_sum / step,
+                            acc_sum / step, p->last_test_acc, eta);
     if (n < 0) return;
-    int visible = n - (p->bar_color ? (int)(strlen(SGR_CYAN) + strlen(SGR_RESET)) : 0);
-    /* pad over a longer previous line */
-    fprintf(stderr, "\r%s%*s", line, p->bar_len > visible ? p->bar_len - visible : 0, "");
+    if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
+    /* colour: the bar's filled cells */
+    char *open = strchr(line, '['), *hash = open ? open + 1 : NULL;
+    int filled = 0;
+    while (hash && hash[filled] == '#') filled++;
+    /* pad over a longer previous line (within the current width: a narrowed terminal rewraps it) */
+    int pad = p->bar_len > n ? p->bar_len - n : 0;
+    if (p->width < old_width && n + pad > p->width - 1) pad = p->width - 1 - n > 0 ? p->width - 1 - n : 0;
+    if (p->bar_color && filled)
+        fprintf(stderr, "\r%.*s%s%.*s%s%s%*s", (int)(hash - line), line, SGR_CYAN, filled, hash, SGR_RESET,
+                hash + filled, pad, "");
+    else
+        fprintf(stderr, "\r%s%*s", line, pad, "");
     fflush(stderr);
-    p->bar_len = visible > p->bar_len ? visible : p->bar_len;
+    p->bar_len = n > p->bar_len || p->width < old_width ? n : p->bar_len;
 }
 
 void progress_epoch(progress *p, const mlp_epoch_metrics *m) {
@@ -134,6 +218,7 @@ void progress_epoch(progress *p, const mlp_epoch_metrics *m) {
                 m->seconds);
     }
     if (m->test_acc > p->best_acc) p->best_acc = m->test_acc;
+    p->last_test_acc = m->test_acc;
     fflush(p->out);
 }
 

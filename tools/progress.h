@@ -4,8 +4,11 @@
  *   - stdout is a file or pipe: the same lines, plain (never an escape code);
  *   - --json: one JSON object per epoch on stdout, nothing else there (for scripts);
  *   - --quiet: only the summary;
- *   - stderr is a terminal (and not --quiet): a progress bar inside each epoch, on stderr, redrawn in
- *     place with '\r' at most ten times a second: steps done, running loss and accuracy, ETA. It is
+ *   - stderr is a terminal (and not --quiet): a progress bar on stderr, redrawn in place with '\r' at
+ *     most ten times a second: epoch k/N, the bar, steps done, running loss and accuracy, the last
+ *     epoch's test accuracy and the whole run's ETA. It fits the terminal's width (TIOCGWINSZ, asked
+ *     again after SIGWINCH; $COLUMNS or 80 when the width is unknown): the bar takes what the fields
+ *     leave, and fields are dropped, least useful first, when even a short bar does not fit. It is
  *     erased before any line is printed, so stdout stays clean even when both share a terminal. */
 #ifndef MLP_PROGRESS_H
 #define MLP_PROGRESS_H
@@ -30,6 +33,12 @@ typedef struct progress {
     double t_epoch0;
     double t_drawn;     /* last redraw */
     double best_acc;    /* best test accuracy so far, for highlighting */
+    double last_test_acc; /* the last finished epoch's test accuracy (< 0: none yet) */
+    int epochs;         /* the run's last epoch (N of "epoch k/N") */
+    int first_epoch;    /* the first epoch this process trains */
+    long long run_step0; /* steps of the run done when this process's timing started (-1: not yet) */
+    double t_run0;      /* when this process's first step started */
+    int width;          /* the terminal's columns */
 } progress;
 
 typedef struct progress_run {
