@@ -224,6 +224,7 @@ typedef struct mlp_net {
     mlp_arch arch;
     size_t n_params;
     float *params, *grads, *momentum;
+    float *moment2;       /* Adam's second moment, same layout (zero and unused with SGD) */
     size_t w_off[MLP_MAX_LAYERS], b_off[MLP_MAX_LAYERS]; /* offsets of fcL.weight / fcL.bias */
 
     int max_batch;
@@ -242,7 +243,7 @@ typedef struct mlp_net {
  * mlp_net_set_exec. Release with mlp_net_free (which zeroes *net; net must not be NULL). */
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err);
 void mlp_net_free(mlp_net *net);
-/* W = randn * init_std (from rng), b = 0, momentum = 0. */
+/* W = randn * init_std (from rng), b = 0, momentum = moment2 = 0. */
 void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng);
 /* Call after writing net->params directly (loading a model): refreshes derived state (wt). */
 void mlp_net_params_changed(mlp_net *net);
@@ -261,6 +262,43 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n);
  *   v <- momentum * v + (g + wd * p);   p <- p - lr * v                                              */
 void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum);
 
+/* ---------------------------------------------------------------- optimizers and schedules
+ *
+ * The update rules (docs/SEMANTICS.md), for every parameter p (biases too) with gradient g; net->momentum
+ * holds the first state (SGD's velocity v, Adam's first moment m), net->moment2 Adam's second moment s. Adam
+ * and AdamW are torch.optim's (bias-corrected moments, eps added to sqrt(s_hat)); t counts the updates, from 1.
+ *   sgd              v <- mom v + (g + wd p);  p <- p - lr v                    (the reference)
+ *   sgd, nesterov    v <- mom v + (g + wd p);  p <- p - lr ((g + wd p) + mom v) (torch.optim.SGD, nesterov)
+ *   adam             g' = g + wd p (coupled L2);  m <- b1 m + (1-b1) g';  s <- b2 s + (1-b2) g'^2;
+ *                    p <- p - (lr / (1 - b1^t)) m / (sqrt(s) / sqrt(1 - b2^t) + eps)
+ *   adamw            p <- p (1 - lr wd) (decoupled decay), then adam's rule with wd = 0
+ */
+typedef enum mlp_optim {
+    MLP_OPTIM_SGD,
+    MLP_OPTIM_ADAM,
+    MLP_OPTIM_ADAMW,
+    MLP_OPTIM_COUNT
+} mlp_optim;
+
+const char *mlp_optim_name(mlp_optim o);                /* "sgd", "adam", "adamw"; "?" when out of range */
+int mlp_optim_parse(const char *name, mlp_optim *out);  /* 0, or -1 for an unknown name */
+
+/* Learning-rate schedules, per epoch (e = 1, 2, ...; W = warmup_epochs; i = e - W - 1, the epochs since the
+ * warm-up; E = epochs):
+ *   warm-up (e <= W)  lr e / (W + 1)               (torch LinearLR, start_factor 1/(W+1), total_iters W)
+ *   constant          lr
+ *   step              lr step_gamma^floor(i / step_epochs)                  (torch StepLR)
+ *   cosine            min_lr + (lr - min_lr) (1 + cos(pi i / (E - W))) / 2  (torch CosineAnnealingLR, T_max E-W) */
+typedef enum mlp_schedule {
+    MLP_SCHEDULE_CONSTANT,
+    MLP_SCHEDULE_STEP,
+    MLP_SCHEDULE_COSINE,
+    MLP_SCHEDULE_COUNT
+} mlp_schedule;
+
+const char *mlp_schedule_name(mlp_schedule s);
+int mlp_schedule_parse(const char *name, mlp_schedule *out);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum mlp_reduction {
@@ -277,11 +315,29 @@ typedef struct mlp_train_cfg {
     int shuffle;        /* 1: fresh permutation every epoch */
     float init_std;
     uint64_t seed;
+    /* Optimizer (see mlp_optim above). momentum and nesterov are SGD's; beta1, beta2, eps Adam's and AdamW's. */
+    mlp_optim optim;
+    int nesterov;                 /* 1: Nesterov momentum (SGD with momentum > 0) */
+    float beta1, beta2, eps;      /* default 0.9, 0.999, 1e-8 */
+    /* Learning-rate schedule (see mlp_schedule above) */
+    mlp_schedule schedule;
+    int warmup_epochs;            /* 0..epochs-1 (default 0) */
+    int step_epochs;              /* step: epochs between decays (default 30) */
+    float step_gamma;             /* step: factor per decay, (0, 1] (default 0.1) */
+    float min_lr;                 /* cosine: the final learning rate, 0..lr (default 0) */
 } mlp_train_cfg;
 
 /* The report's best configuration: hinge (D = 5), lr 1e-5, wd 0.1, momentum 0.9, summed gradients,
  * batch 100, 200 epochs, init std 0.01, seed 1. */
 mlp_train_cfg mlp_train_cfg_default(void);
+
+/* The learning rate of epoch `epoch` (1-based) under cfg's schedule; exactly cfg->lr for the constant schedule
+ * without warm-up. */
+float mlp_lr_at(const mlp_train_cfg *cfg, int epoch);
+/* One update of every parameter from net->grads with cfg's optimizer and hyperparameters at learning rate lr
+ * (the schedule's, e.g. mlp_lr_at); step counts the net's updates, this one included (1, 2, ...: Adam's bias
+ * correction). Uses net->momentum and net->moment2; cfg->optim SGD without nesterov is mlp_sgd_step. */
+void mlp_optim_step(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step);
 
 typedef struct mlp_epoch_metrics {
     int epoch;                       /* 1-based */

@@ -128,8 +128,9 @@ mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp
     net->params = alloc_floats(n_params);
     net->grads = alloc_floats(n_params);
     net->momentum = alloc_floats(n_params);
+    net->moment2 = alloc_floats(n_params);
     net->ws = (mlp_net_ws *)(void *)alloc_floats(head + work);
-    if (!net->params || !net->grads || !net->momentum || !net->ws) {
+    if (!net->params || !net->grads || !net->momentum || !net->moment2 || !net->ws) {
         mlp_net_free(net);
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate a network of %zu parameters for batch %d", n_params,
                         max_batch);
@@ -156,6 +157,7 @@ void mlp_net_free(mlp_net *net) {
     free(net->params);
     free(net->grads);
     free(net->momentum);
+    free(net->moment2);
     free(net->ws);
     memset(net, 0, sizeof *net);
 }
@@ -197,6 +199,7 @@ void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng) {
         memset(net->params + net->b_off[l], 0, sizeof(float) * (size_t)net->arch.width[l + 1]);
     }
     memset(net->momentum, 0, sizeof(float) * net->n_params);
+    memset(net->moment2, 0, sizeof(float) * net->n_params);
     memset(net->grads, 0, sizeof(float) * net->n_params);
     mlp_net_params_changed(net);
 }

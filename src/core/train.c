@@ -41,6 +41,13 @@ mlp_train_cfg mlp_train_cfg_default(void) {
     c.shuffle = 1;
     c.init_std = 0.01f;
     c.seed = 1;
+    c.optim = MLP_OPTIM_SGD;
+    c.beta1 = 0.9f;
+    c.beta2 = 0.999f;
+    c.eps = 1e-8f;
+    c.schedule = MLP_SCHEDULE_CONSTANT;
+    c.step_epochs = 30;
+    c.step_gamma = 0.1f;
     return c;
 }
 
@@ -55,6 +62,29 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
         return mlp_fail(err, MLP_ERR_ARG, "momentum %g: must be in [0, 1)", (double)c->momentum);
     if (c->reduction != MLP_GRAD_SUM && c->reduction != MLP_GRAD_MEAN)
         return mlp_fail(err, MLP_ERR_ARG, "unknown gradient reduction %d", (int)c->reduction);
+    if ((unsigned)c->optim >= MLP_OPTIM_COUNT) return mlp_fail(err, MLP_ERR_ARG, "unknown optimizer %d", (int)c->optim);
+    if (c->nesterov && (c->optim != MLP_OPTIM_SGD || !(c->momentum > 0)))
+        return mlp_fail(err, MLP_ERR_ARG, "Nesterov momentum needs the sgd optimizer with a momentum > 0");
+    if (c->optim != MLP_OPTIM_SGD) {
+        if (!(isfinite(c->beta1) && c->beta1 >= 0 && c->beta1 < 1))
+            return mlp_fail(err, MLP_ERR_ARG, "beta1 %g: must be in [0, 1)", (double)c->beta1);
+        if (!(isfinite(c->beta2) && c->beta2 >= 0 && c->beta2 < 1))
+            return mlp_fail(err, MLP_ERR_ARG, "beta2 %g: must be in [0, 1)", (double)c->beta2);
+        if (!(isfinite(c->eps) && c->eps > 0))
+            return mlp_fail(err, MLP_ERR_ARG, "eps %g: must be finite and > 0", (double)c->eps);
+    }
+    if ((unsigned)c->schedule >= MLP_SCHEDULE_COUNT)
+        return mlp_fail(err, MLP_ERR_ARG, "unknown learning-rate schedule %d", (int)c->schedule);
+    if (c->warmup_epochs < 0 || (c->warmup_epochs > 0 && c->warmup_epochs >= c->epochs))
+        return mlp_fail(err, MLP_ERR_ARG, "warm-up of %d epochs: must be 0..%d (fewer than the %d epochs)",
+                        c->warmup_epochs, c->epochs > 0 ? c->epochs - 1 : 0, c->epochs);
+    if (c->schedule == MLP_SCHEDULE_STEP && c->step_epochs < 1)
+        return mlp_fail(err, MLP_ERR_ARG, "step schedule every %d epochs: must be >= 1", c->step_epochs);
+    if (c->schedule == MLP_SCHEDULE_STEP && !(isfinite(c->step_gamma) && c->step_gamma > 0 && c->step_gamma <= 1))
+        return mlp_fail(err, MLP_ERR_ARG, "step schedule factor %g: must be in (0, 1]", (double)c->step_gamma);
+    if (c->schedule == MLP_SCHEDULE_COSINE && !(isfinite(c->min_lr) && c->min_lr >= 0 && c->min_lr <= c->lr))
+        return mlp_fail(err, MLP_ERR_ARG, "cosine schedule's final learning rate %g: must be in [0, lr = %g]",
+                        (double)c->min_lr, (double)c->lr);
     if ((unsigned)c->loss.kind >= MLP_LOSS_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown loss %d", (int)c->loss.kind);
     if (!train || train->n < 1) return mlp_fail(err, MLP_ERR_ARG, "empty training set");

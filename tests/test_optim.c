@@ -1,0 +1,346 @@
+/* test_optim.c - the optimizers (Adam, AdamW, Nesterov SGD) and the learning-rate schedules:
+ * steps computed by hand, every kernel path bitwise equal to the portable rule, and a cross-check of a tiny
+ * network's training against torch.optim when Debian's python3-torch is installed. */
+#include "check.h"
+#include "net_internal.h"
+#include "optim.h"
+#include "step.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A 1-layer net 1 -> 2: W = [w0, w1] (2x1), b = [b0, b1]: 4 parameters p, set to p0 with gradients g. */
+static const float p0[4] = {1.0f, -2.0f, 0.5f, 0.0f};
+static const float g0[4] = {0.5f, 0.25f, -1.0f, 2.0f};
+
+static void tiny_net(mlp_net *net) {
+    mlp_arch arch = {1, {1, 2}, MLP_ACT_RELU};
+    mlp_error err;
+    CHECK(mlp_net_create(net, &arch, 1, &err) == MLP_OK);
+    memcpy(net->params, p0, sizeof p0);
+    memcpy(net->grads, g0, sizeof g0);
+    mlp_net_params_changed(net);
+}
+
+static void check4(const float *got, const double *want, double tol, const char *what, int step) {
+    for (int i = 0; i < 4; i++)
+        CHECK_MSG(fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i])), "%s after step %d, [%d]: %.9g, expected %.9g",
+                  what, step, i, (double)got[i], want[i]);
+}
+
+TEST(optim_adam_step_by_hand) {
+    mlp_net net;
+    tiny_net(&net);
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    cfg.optim = MLP_OPTIM_ADAM;
+    cfg.wd = 0.01f; /* coupled L2: d = g + wd p */
+    /* step 1 (t = 1), lr 0.1: d = g + 0.01 p = (0.51, 0.23, -0.995, 2); m = 0.1 d; s = 0.001 d^2;
+     *   m_hat = m / (1 - 0.9) = d, s_hat = s / (1 - 0.999) = d^2, so p <- p - 0.1 d / (|d| + 1e-8): every
+     *   parameter moves by 0.1 against the sign of d (minus ~2e-9 for eps). */
+    mlp_optim_step(&net, &cfg, 0.1f, 1);
+    const double m1[4] = {0.051, 0.023, -0.0995, 0.2}, s1[4] = {0.0002601, 5.29e-05, 0.000990025, 0.004};
+    const double q1[4] = {0.900000002, -2.099999996, 0.599999999, -0.0999999995};
+    check4(net.momentum, m1, 1e-6, "adam m", 1);
+    check4(net.moment2, s1, 1e-6, "adam s", 1);
+    check4(net.params, q1, 1e-6, "adam p", 1);
+    /* step 2, the same g: d = g + 0.01 p1 = (0.509, 0.229, -0.994, 1.999); m = 0.9 m1 + 0.1 d =
+     *   (0.0968, 0.0436, -0.18895, 0.3799); s = 0.999 s1 + 0.001 d^2 = (0.0005189209, 0.0001052881,
+     *   0.001977070975, 0.007992001); p <- p1 - 0.1 (m / 0.19) / (sqrt(s / 0.001999) + 1e-8) */
+    mlp_optim_step(&net, &cfg, 0.1f, 2);
+    const double m2[4] = {0.0968, 0.0436, -0.18895, 0.3799};
+    const double s2[4] = {0.0005189209, 0.0001052881, 0.001977070975, 0.007992001};
+    const double q2[4] = {0.800005168, -2.199988396, 0.6999973644, -0.1999986923};
+    check4(net.momentum, m2, 1e-6, "adam m", 2);
+    check4(net.moment2, s2, 1e-6, "adam s", 2);
+    check4(net.params, q2, 1e-6, "adam p", 2);
+    CHECK(net.ws->wt[0][0] == net.params[0] && net.ws->wt[0][1] == net.params[1]); /* the forward copy follows */
+    mlp_net_free(&net);
+}
+
+TEST(optim_adamw_step_by_hand) {
+    mlp_net net;
+    tiny_net(&net);
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    cfg.optim = MLP_OPTIM_ADAMW;
+    cfg.wd = 0.1f; /* decoupled: p <- p (1 - lr wd) = 0.99 p, the gradient untouched */
+    /* step 1: p' = (0.99, -1.98, 0.495, 0); m = 0.1 g, s = 0.001 g^2, m_hat / sqrt(s_hat) = sign(g):
+     *   p = p' - 0.1 sign(g) = (0.89, -2.08, 0.595, -0.1) */
+    mlp_optim_step(&net, &cfg, 0.1f, 1);
+    const double q1[4] = {0.890000002, -2.079999996, 0.594999999, -0.0999999995};
+    const double m1[4] = {0.05, 0.025, -0.1, 0.2}, s1[4] = {0.00025, 6.25e-05, 0.001, 0.004};
+    check4(net.params, q1, 1e-6, "adamw p", 1);
+    check4(net.momentum, m1, 1e-6, "adamw m", 1);
+    check4(net.moment2, s1, 1e-6, "adamw s", 1);
+    /* step 2: p' = 0.99 p1; m = 0.9 m1 + 0.1 g = 1.9 m1; s = 0.999 s1 + 0.001 g^2 = 1.999 s1;
+     *   p = p' - 0.1 (m / 0.19) / (sqrt(s / 0.001999) + 1e-8) = p' - 0.1 sign(g) */
+    mlp_optim_step(&net, &cfg, 0.1f, 2);
+    const double q2[4] = {0.781100004, -2.159199992, 0.689049998, -0.198999999};
+    const double m2[4] = {0.095, 0.0475, -0.19, 0.38}, s2[4] = {0.00049975, 0.0001249375, 0.001999, 0.007996};
+    check4(net.params, q2, 1e-6, "adamw p", 2);
+    check4(net.momentum, m2, 1e-6, "adamw m", 2);
+    check4(net.moment2, s2, 1e-6, "adamw s", 2);
+    mlp_net_free(&net);
+}
+
+TEST(optim_nesterov_step_by_hand) {
+    mlp_net net;
+    tiny_net(&net);
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    cfg.nesterov = 1;
+    cfg.wd = 0.01f;
+    cfg.momentum = 0.9f;
+    /* step 1, lr 0.1: d = g + 0.01 p = (0.51, 0.23, -0.995, 2); v = d; p <- p - 0.1 (d + 0.9 v) = p - 0.19 d */
+    mlp_optim_step(&net, &cfg, 0.1f, 1);
+    const double q1[4] = {0.9031, -2.0437, 0.68905, -0.38}, v1[4] = {0.51, 0.23, -0.995, 2};
+    check4(net.params, q1, 1e-6, "nesterov p", 1);
+    check4(net.momentum, v1, 1e-6, "nesterov v", 1);
+    /* step 2: d = g + 0.01 p1 = (0.509031, 0.229563, -0.9931095, 1.9962); v = 0.9 v1 + d =
+     *   (0.968031, 0.436563, -1.8886095, 3.7962); p = p1 - 0.1 (d + 0.9 v) */
+    mlp_optim_step(&net, &cfg, 0.1f, 2);
+    const double q2[4] = {0.76507411, -2.10594697, 0.958335805, -0.921278};
+    const double v2[4] = {0.968031, 0.436563, -1.8886095, 3.7962};
+    check4(net.params, q2, 2e-6, "nesterov p", 2);
+    check4(net.momentum, v2, 2e-6, "nesterov v", 2);
+    mlp_net_free(&net);
+}
+
+static void fill(float *x, size_t n, double lo, double hi, mlp_rng *r) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * mlp_rng_uniform(r));
+}
+
+/* Every rule, on every kernel path this CPU has, in one piece and in odd slices (as the fused step cuts the
+ * parameters): bitwise the portable loop. Plain SGD through the table is mlp_sgd_step. */
+TEST(optim_paths_and_slices_bitwise) {
+    enum { N = 1000 + 13 };
+    static float w0[N], m0[N], s0[N], g[N], w[3][N], m[3][N], s[3][N];
+    mlp_rng r;
+    mlp_rng_seed(&r, 7, 1);
+    fill(w0, N, -1, 1, &r);
+    fill(m0, N, -0.1, 0.1, &r);
+    fill(s0, N, 0, 0.01, &r);
+    fill(g, N, -2, 2, &r);
+    const mlp_kernels paths[] = {MLP_KERNELS_AVX2, MLP_KERNELS_AVX512};
+    for (int o = 0; o < MLP_OPTIM_COUNT; o++)
+        for (int nest = 0; nest < 2; nest++) {
+            if (nest && o != MLP_OPTIM_SGD) continue;
+            mlp_train_cfg cfg = mlp_train_cfg_default();
+            cfg.optim = (mlp_optim)o;
+            cfg.nesterov = nest;
+            cfg.wd = 0.05f;
+            const mlp_optim_coef c = mlp_optim_coef_make(&cfg, 0.01f, 3);
+            memcpy(w[0], w0, sizeof w0), memcpy(m[0], m0, sizeof m0), memcpy(s[0], s0, sizeof s0);
+            mlp_optim_apply(&c, MLP_KERNELS_PORTABLE, w[0], m[0], s[0], g, N);
+            for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++) {
+                if (!mlp_kernels_supported(paths[pi])) continue;
+                memcpy(w[1], w0, sizeof w0), memcpy(m[1], m0, sizeof m0), memcpy(s[1], s0, sizeof s0);
+                mlp_optim_apply(&c, paths[pi], w[1], m[1], s[1], g, N);
+                memcpy(w[2], w0, sizeof w0), memcpy(m[2], m0, sizeof m0), memcpy(s[2], s0, sizeof s0);
+                for (size_t a = 0, len = 1; a < N; a += len, len = len * 3 + 1) {
+                    const size_t n = a + len <= N ? len : N - a;
+                    mlp_optim_apply(&c, paths[pi], w[2] + a, m[2] + a, s[2] + a, g + a, n);
+                }
+                for (int k = 1; k < 3; k++)
+                    CHECK_MSG(!memcmp(w[0], w[k], sizeof w0) && !memcmp(m[0], m[k], sizeof m0) &&
+                                  !memcmp(s[0], s[k], sizeof s0),
+                              "%s%s on %s (%s) differs from the portable rule", mlp_optim_name(cfg.optim),
+                              nest ? " nesterov" : "", mlp_kernels_name(paths[pi]), k == 1 ? "whole" : "slices");
+            }
+        }
+    /* plain SGD through mlp_optim_step is mlp_sgd_step, bit for bit */
+    mlp_net a, b;
+    tiny_net(&a);
+    tiny_net(&b);
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    for (int step = 1; step <= 3; step++) {
+        mlp_optim_step(&a, &cfg, cfg.lr * 1000, step);
+        mlp_sgd_step(&b, cfg.lr * 1000, cfg.wd, cfg.momentum);
+    }
+    CHECK(!memcmp(a.params, b.params, sizeof p0) && !memcmp(a.momentum, b.momentum, sizeof p0));
+    mlp_net_free(&a);
+    mlp_net_free(&b);
+}
+
+TEST(optim_names_and_config_checks) {
+    mlp_optim o;
+    CHECK(mlp_optim_parse("adamw", &o) == 0 && o == MLP_OPTIM_ADAMW);
+    CHECK(mlp_optim_parse("Adam", &o) == -1 && mlp_optim_parse(NULL, &o) == -1);
+    CHECK(!strcmp(mlp_optim_name(MLP_OPTIM_SGD), "sgd") && !strcmp(mlp_optim_name(MLP_OPTIM_COUNT), "?"));
+    mlp_schedule s;
+    CHECK(mlp_schedule_parse("cosine", &s) == 0 && s == MLP_SCHEDULE_COSINE);
+    CHECK(mlp_schedule_parse("linear", &s) == -1);
+    CHECK(!strcmp(mlp_schedule_name(MLP_SCHEDULE_STEP), "step"));
+
+    /* the trainer refuses impossible settings, naming them */
+    mlp_arch arch = {1, {4, 10}, MLP_ACT_RELU};
+    mlp_net net;
+    mlp_error err;
+    CHECK(mlp_net_create(&net, &arch, 8, &err) == MLP_OK);
+    static float x[8 * 4];
+    static uint8_t y[8];
+    mlp_dataset ds = {8, 1, 4, 4, x, y};
+    const char *want[] = {"Nesterov", "beta1", "beta2", "eps", "warm-up", "step schedule every", "factor",
+                          "final learning rate", "unknown optimizer"};
+    for (int i = 0; i < 9; i++) {
+        mlp_train_cfg c = mlp_train_cfg_default();
+        c.batch = 4;
+        c.epochs = 10;
+        switch (i) {
+        case 0: c.nesterov = 1, c.momentum = 0; break;
+        case 1: c.optim = MLP_OPTIM_ADAM, c.beta1 = 1; break;
+        case 2: c.optim = MLP_OPTIM_ADAMW, c.beta2 = -0.5f; break;
+        case 3: c.optim = MLP_OPTIM_ADAM, c.eps = 0; break;
+        case 4: c.warmup_epochs = 10; break;
+        case 5: c.schedule = MLP_SCHEDULE_STEP, c.step_epochs = 0; break;
+        case 6: c.schedule = MLP_SCHEDULE_STEP, c.step_gamma = 1.5f; break;
+        case 7: c.schedule = MLP_SCHEDULE_COSINE, c.min_lr = 1; break;
+        default: c.optim = MLP_OPTIM_COUNT; break;
+        }
+        mlp_trainer tr;
+        CHECK_MSG(mlp_trainer_init(&tr, &net, &c, &ds, NULL, &err) == MLP_ERR_ARG, "case %d accepted", i);
+        CHECK_CONTAINS(err.msg, want[i]);
+    }
+    mlp_net_free(&net);
+}
+
+TEST(schedule_rates_by_hand) {
+    mlp_train_cfg c = mlp_train_cfg_default();
+    c.lr = 0.1f;
+    c.epochs = 10;
+    /* constant: exactly lr (the reference run's float), every epoch */
+    for (int e = 1; e <= 10; e++) CHECK(mlp_lr_at(&c, e) == c.lr);
+    /* warm-up 3: 0.1 e / 4 for e = 1..3, then lr */
+    c.warmup_epochs = 3;
+    CHECK_NEAR(mlp_lr_at(&c, 1), 0.025, 1e-8);
+    CHECK_NEAR(mlp_lr_at(&c, 2), 0.05, 1e-8);
+    CHECK_NEAR(mlp_lr_at(&c, 3), 0.075, 1e-8);
+    CHECK(mlp_lr_at(&c, 4) == c.lr && mlp_lr_at(&c, 10) == c.lr);
+    /* step every 2 epochs by 0.5 after the warm-up: epochs 4,5 -> 0.1; 6,7 -> 0.05; 8,9 -> 0.025; 10 -> 0.0125 */
+    c.schedule = MLP_SCHEDULE_STEP;
+    c.step_epochs = 2;
+    c.step_gamma = 0.5f;
+    const double step_want[11] = {0, 0.025, 0.05, 0.075, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125};
+    for (int e = 1; e <= 10; e++) CHECK_NEAR(mlp_lr_at(&c, e), step_want[e], 1e-8);
+    /* cosine without warm-up over 10 epochs down to 0.01: lr_e = 0.01 + 0.09 (1 + cos(pi (e-1) / 10)) / 2:
+     * e = 1: 0.1; e = 6: 0.055 (the middle); e = 10: 0.01 + 0.045 (1 + cos(0.9 pi)) = 0.01220246... */
+    c.schedule = MLP_SCHEDULE_COSINE;
+    c.warmup_epochs = 0;
+    c.min_lr = 0.01f;
+    CHECK_NEAR(mlp_lr_at(&c, 1), 0.1, 1e-8);
+    CHECK_NEAR(mlp_lr_at(&c, 6), 0.055, 1e-8);
+    CHECK_NEAR(mlp_lr_at(&c, 10), 0.0122024588, 1e-8);
+    for (int e = 2; e <= 10; e++) CHECK(mlp_lr_at(&c, e) < mlp_lr_at(&c, e - 1)); /* strictly decreasing */
+    /* cosine after a 2-epoch warm-up: T = 8, epoch 3 is lr, epoch 7 the middle (i = 4) */
+    c.warmup_epochs = 2;
+    CHECK_NEAR(mlp_lr_at(&c, 2), 0.1 * 2 / 3, 1e-8);
+    CHECK(mlp_lr_at(&c, 3) == c.lr);
+    CHECK_NEAR(mlp_lr_at(&c, 7), 0.055, 1e-8);
+}
+
+/* ------------------------------------------------------------------ against torch.optim
+ *
+ * A 5-4-3 tanh network, softmax cross-entropy (mean), 6 full-batch steps of 8 rows, for each optimizer; the
+ * same start and data go to tests/python/optim_torch.py, which trains the same network with torch.optim and
+ * prints the final parameters. Float32 on both sides, different operation orders: agreement to 2e-6 (the
+ * parameters move by ~0.1 to 1). */
+#define TT_D 5
+#define TT_H 4
+#define TT_K 3
+#define TT_N 8
+#define TT_STEPS 6
+
+static int torch_available(void) {
+    char out[256];
+    return access("tests/python/optim_torch.py", R_OK) == 0 &&
+           check_sh(out, sizeof out, 1, "/usr/bin/python3 -c 'import torch' 2>&1") == 0;
+}
+
+TEST(optim_matches_torch_optim) {
+    if (!torch_available()) {
+        check_skip("Debian's python3-torch is not installed (apt-get install python3-torch): no torch cross-check");
+        return;
+    }
+    mlp_rng r;
+    mlp_rng_seed(&r, 11, 5);
+    mlp_arch arch = {2, {TT_D, TT_H, TT_K}, MLP_ACT_TANH};
+    float x[TT_N * TT_D];
+    uint8_t y[TT_N];
+    fill(x, TT_N * TT_D, -1, 1, &r);
+    for (int i = 0; i < TT_N; i++) y[i] = (uint8_t)(i % TT_K);
+    mlp_net net;
+    mlp_error err;
+    CHECK(mlp_net_create(&net, &arch, TT_N, &err) == MLP_OK);
+    fill(net.params, net.n_params, -0.5, 0.5, &r);
+    float start[64];
+    memcpy(start, net.params, sizeof(float) * net.n_params);
+    const char *dir = check_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/case.txt", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "%d %d %d %d %d\n", TT_D, TT_H, TT_K, TT_N, TT_STEPS);
+    for (size_t i = 0; i < net.n_params; i++) fprintf(f, "%.9g\n", start[i]);
+    for (int i = 0; i < TT_N * TT_D; i++) fprintf(f, "%.9g\n", x[i]);
+    for (int i = 0; i < TT_N; i++) fprintf(f, "%d\n", y[i]);
+    fclose(f);
+
+    struct {
+        const char *spec; /* for the script: name lr wd momentum nesterov beta1 beta2 eps */
+        mlp_optim o;
+        float lr, wd, mom;
+        int nesterov;
+    } cases[] = {
+        {"sgd 0.1 0.01 0.9 0", MLP_OPTIM_SGD, 0.1f, 0.01f, 0.9f, 0},
+        {"sgd 0.1 0.01 0.9 1", MLP_OPTIM_SGD, 0.1f, 0.01f, 0.9f, 1},
+        {"adam 0.01 0.01 0 0", MLP_OPTIM_ADAM, 0.01f, 0.01f, 0, 0},
+        {"adamw 0.01 0.1 0 0", MLP_OPTIM_ADAMW, 0.01f, 0.1f, 0, 0},
+    };
+    enum { CASES = sizeof cases / sizeof *cases };
+    /* one run of the script for all cases (importing torch takes seconds) */
+    char specs[256] = "";
+    for (size_t c = 0; c < CASES; c++) {
+        strcat(specs, " ");
+        strcat(specs, cases[c].spec);
+    }
+    static char out[32768];
+    int st = check_sh(out, sizeof out, 0, "/usr/bin/python3 tests/python/optim_torch.py '%s'%s", path, specs);
+    CHECK_MSG(st == 0, "optim_torch.py failed (exit %d): %s", st, out);
+    if (st) return;
+    char *p = out;
+    mlp_loss_cfg loss = mlp_loss_default(MLP_LOSS_CE);
+    for (size_t c = 0; c < CASES; c++) {
+        mlp_train_cfg cfg = mlp_train_cfg_default();
+        cfg.optim = cases[c].o;
+        cfg.lr = cases[c].lr;
+        cfg.wd = cases[c].wd;
+        cfg.momentum = cases[c].mom;
+        cfg.nesterov = cases[c].nesterov;
+        memcpy(net.params, start, sizeof(float) * net.n_params);
+        memset(net.momentum, 0, sizeof(float) * net.n_params);
+        memset(net.moment2, 0, sizeof(float) * net.n_params);
+        mlp_net_params_changed(&net);
+        float dl[TT_N * TT_K];
+        for (int s = 1; s <= TT_STEPS; s++) {
+            const float *logits = mlp_net_forward(&net, x, TT_N);
+            mlp_loss_eval(&loss, logits, y, TT_N, TT_K, dl, 1.0f / TT_N, NULL);
+            mlp_net_backward(&net, x, dl, TT_N);
+            mlp_optim_step(&net, &cfg, cfg.lr, s);
+        }
+        double worst = 0, moved = 0;
+        for (size_t i = 0; i < net.n_params; i++) {
+            char *end;
+            const double v = strtod(p, &end);
+            CHECK_MSG(end != p, "optim_torch.py printed too few numbers for %s", cases[c].spec);
+            if (end == p) return;
+            p = end;
+            if (fabs(v - net.params[i]) > worst) worst = fabs(v - net.params[i]);
+            moved += fabs(net.params[i] - start[i]);
+        }
+        CHECK_MSG(worst <= 2e-6, "%s: largest difference from torch.optim %.3g", cases[c].spec, worst);
+        CHECK_MSG(moved > 1e-2, "%s: the parameters barely moved (%g): the comparison proves nothing", cases[c].spec,
+                  moved);
+        if (getenv("MLP_TEST_VERBOSE")) printf("    %s: max |mlp - torch| %.3g, moved %.3g\n", cases[c].spec, worst, moved);
+    }
+    mlp_net_free(&net);
+}
