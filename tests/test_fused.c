@@ -309,11 +309,11 @@ static void fused_step(mlp_net *net, const step_case *c, const float *x, const u
     s.lr = lr;
     s.wd = wd;
     s.mom = mom;
-    mlp_step_enter(net, s.vt0, NULL);
+    mlp_step_enter(net, s.vt0, NULL, NULL);
     for (int p = 0; p < parts; p++) mlp_step_forward0(net, &s, p, parts);
     for (int p = 0; p < parts; p++) mlp_step_middle(net, &s, p, parts);
     for (int p = 0; p < parts; p++) mlp_step_update(net, &s, p, parts);
-    mlp_step_leave(net, s.vt0);
+    mlp_step_leave(net, s.vt0, NULL);
     *loss_sum = 0;
     for (int r = 0; r < c->nb; r++) *loss_sum += s.row_loss[r];
     free(s.a0);
@@ -350,7 +350,7 @@ TEST(fused_step_equals_unfused_composition) {
             CHECK(ref_loss == mlp_loss_eval(&lc, ref.ws->u[ref.arch.n_layers - 1], y, c->nb, K, NULL, 1.0f,
                                             &eval_correct));
             CHECK_INT(correct, eval_correct);
-            mlp_step_ref_update(&ref, &tc);
+            mlp_step_ref_update(&ref, &tc, tc.lr, 1);
             for (int parts = 1; parts <= 3; parts++) {
                 mlp_net net;
                 fz_state = 100 + ci;

@@ -344,3 +344,156 @@ TEST(optim_matches_torch_optim) {
     }
     mlp_net_free(&net);
 }
+
+/* ------------------------------------------------------------------ the trainer with every rule */
+
+/* n rows of d inputs; sparse: 80% of the inputs are exactly -0.5 (the background the sparse first layer uses;
+ * not 0, where the sparse and dense products would agree to the bit) */
+static void toy_set(mlp_dataset *ds, int n, int d, uint64_t seed, int sparse) {
+    mlp_rng r;
+    mlp_rng_seed(&r, seed, 9);
+    memset(ds, 0, sizeof *ds);
+    ds->n = n;
+    ds->rows = 1;
+    ds->cols = ds->dim = d;
+    ds->x = malloc(sizeof(float) * (size_t)n * d);
+    ds->y = malloc((size_t)n);
+    for (int i = 0; i < n; i++) {
+        ds->y[i] = (uint8_t)mlp_rng_below(&r, 10);
+        for (int j = 0; j < d; j++) {
+            float v = (float)(mlp_rng_uniform(&r) - 0.5);
+            if (j % 10 == ds->y[i]) v += 1.0f; /* learnable */
+            ds->x[(size_t)i * d + j] = sparse && mlp_rng_uniform(&r) < 0.8 && j % 10 != ds->y[i] ? -0.5f : v;
+        }
+    }
+}
+
+typedef struct rule_case {
+    const char *name;
+    mlp_optim o;
+    int nesterov;
+    mlp_schedule sched;
+    int warmup;
+} rule_case;
+
+static const rule_case rule_cases[] = {
+    {"adam", MLP_OPTIM_ADAM, 0, MLP_SCHEDULE_COSINE, 1},
+    {"adamw", MLP_OPTIM_ADAMW, 0, MLP_SCHEDULE_STEP, 0},
+    {"nesterov", MLP_OPTIM_SGD, 1, MLP_SCHEDULE_CONSTANT, 1},
+};
+
+static mlp_train_cfg rule_cfg(const rule_case *rc) {
+    mlp_train_cfg c = mlp_train_cfg_default();
+    c.loss = mlp_loss_default(MLP_LOSS_CE);
+    c.reduction = MLP_GRAD_MEAN;
+    c.optim = rc->o;
+    c.nesterov = rc->nesterov;
+    c.lr = rc->o == MLP_OPTIM_SGD ? 0.2f : 0.01f;
+    c.wd = rc->o == MLP_OPTIM_ADAMW ? 0.01f : 1e-3f;
+    c.schedule = rc->sched;
+    c.warmup_epochs = rc->warmup;
+    c.step_epochs = 1;
+    c.step_gamma = 0.5f;
+    c.batch = 25;
+    c.epochs = 3;
+    c.shuffle = 0;
+    return c;
+}
+
+/* 3 epochs of the trainer on `threads` threads (teams: a fixed team schedule or NULL). */
+static void train_rule(mlp_net *net, const mlp_dataset *ds, const mlp_train_cfg *cfg, const char *hidden, mlp_kernels k,
+                       int threads, int dense, const unsigned char *teams, mlp_epoch_metrics *m) {
+    mlp_arch arch;
+    mlp_error err;
+    CHECK(mlp_arch_parse(&arch, hidden, ds->dim, 10, MLP_ACT_GELU, &err) == MLP_OK);
+    CHECK(mlp_net_create(net, &arch, cfg->batch, &err) == MLP_OK);
+    CHECK(mlp_net_set_exec(net, threads, k, &err) == MLP_OK);
+    net->input_sparse = !dense;
+    mlp_rng rng;
+    mlp_rng_seed(&rng, 3, 1);
+    mlp_net_init(net, 0.3f, &rng);
+    mlp_trainer t;
+    CHECK(mlp_trainer_init(&t, net, cfg, ds, NULL, &err) == MLP_OK);
+    for (int e = 0; e < cfg->epochs; e++) {
+        CHECK(mlp_trainer_epoch_teams(&t, &m[e], teams, &err) == MLP_OK);
+        CHECK_NEAR(m[e].lr, mlp_lr_at(cfg, e + 1), 0); /* metrics carry the schedule's rate */
+    }
+    mlp_trainer_free(&t);
+}
+
+/* The fused trainer with Adam, AdamW and Nesterov (and a schedule) is bitwise the unfused composition
+ * forward + loss + backward + mlp_optim_step, on every path, for 1-3 threads and switching teams; the sparse
+ * first layer gives the same bits for every thread count and the dense result up to rounding. */
+TEST(optim_trainer_every_rule_fused_equals_unfused) {
+    mlp_dataset dense_set, sparse_set;
+    toy_set(&dense_set, 130, 33, 21, 0); /* 5 batches of 25 + 5 */
+    toy_set(&sparse_set, 130, 60, 22, 1);
+    const mlp_kernels paths[] = {MLP_KERNELS_PORTABLE, MLP_KERNELS_AVX2, MLP_KERNELS_AVX512};
+    static const char *hiddens[] = {"24,12", "40"};
+    unsigned char teams[6] = {1, 0, 0, 1, 1, 0};
+    for (size_t ri = 0; ri < sizeof rule_cases / sizeof *rule_cases; ri++)
+        for (size_t pi = 0; pi < 3; pi++) {
+            const mlp_kernels k = paths[pi];
+            if (!mlp_kernels_supported(k)) continue;
+            const mlp_train_cfg cfg = rule_cfg(&rule_cases[ri]);
+            for (int h = 0; h < 2; h++) {
+                mlp_net fast[3], net;
+                mlp_epoch_metrics m[3][3];
+                for (int th = 0; th < 3; th++)
+                    train_rule(&fast[th], &dense_set, &cfg, hiddens[h], k, th + 1, 1, th == 1 ? teams : NULL, m[th]);
+                /* the unfused loop, identity order (no shuffling) */
+                mlp_arch arch;
+                mlp_error err;
+                CHECK(mlp_arch_parse(&arch, hiddens[h], 33, 10, MLP_ACT_GELU, &err) == MLP_OK);
+                CHECK(mlp_net_create(&net, &arch, 25, &err) == MLP_OK);
+                CHECK(mlp_net_set_exec(&net, 1, k, &err) == MLP_OK);
+                mlp_rng rng;
+                mlp_rng_seed(&rng, 3, 1);
+                mlp_net_init(&net, 0.3f, &rng);
+                float dl[25 * 10];
+                int64_t step = 0;
+                for (int e = 1; e <= cfg.epochs; e++)
+                    for (int first = 0; first < dense_set.n; first += 25) {
+                        const int nb = dense_set.n - first < 25 ? dense_set.n - first : 25;
+                        const float *xb = dense_set.x + (size_t)first * 33;
+                        const float *logits = mlp_net_forward(&net, xb, nb);
+                        mlp_loss_eval(&cfg.loss, logits, dense_set.y + first, nb, 10, dl, 1.0f / nb, NULL);
+                        mlp_net_backward(&net, xb, dl, nb);
+                        mlp_optim_step(&net, &cfg, mlp_lr_at(&cfg, e), ++step);
+                    }
+                for (int th = 0; th < 3; th++) {
+                    CHECK_MSG(!memcmp(fast[th].params, net.params, sizeof(float) * net.n_params) &&
+                                  !memcmp(fast[th].momentum, net.momentum, sizeof(float) * net.n_params) &&
+                                  !memcmp(fast[th].moment2, net.moment2, sizeof(float) * net.n_params),
+                              "%s on %s, %s, %d threads: the trainer differs from the unfused loop",
+                              rule_cases[ri].name, mlp_kernels_name(k), hiddens[h], th + 1);
+                    CHECK(m[th][2].train_loss == m[0][2].train_loss);
+                    mlp_net_free(&fast[th]);
+                }
+                CHECK_MSG(m[0][2].train_acc > 0.5, "%s %s: the toy problem did not train (acc %.3f)",
+                          rule_cases[ri].name, hiddens[h], m[0][2].train_acc);
+                /* the sparse first layer: thread counts agree bitwise, and with the dense product to rounding */
+                mlp_net sp[2], dn;
+                mlp_epoch_metrics ms[3];
+                train_rule(&sp[0], &sparse_set, &cfg, hiddens[h], k, 1, 0, NULL, ms);
+                train_rule(&sp[1], &sparse_set, &cfg, hiddens[h], k, 2, 0, teams, ms);
+                train_rule(&dn, &sparse_set, &cfg, hiddens[h], k, 1, 1, NULL, ms);
+                CHECK_MSG(!memcmp(sp[0].params, sp[1].params, sizeof(float) * net.n_params) &&
+                              !memcmp(sp[0].moment2, sp[1].moment2, sizeof(float) * net.n_params),
+                          "%s on %s, %s sparse: the thread count changes the result", rule_cases[ri].name,
+                          mlp_kernels_name(k), hiddens[h]);
+                CHECK_MSG(memcmp(sp[0].params, dn.params, sizeof(float) * dn.n_params) != 0,
+                          "%s: the sparse path was not used", rule_cases[ri].name);
+                double worst = 0;
+                for (size_t i = 0; i < dn.n_params; i++) {
+                    const double d = fabs(sp[0].params[i] - dn.params[i]) / (1e-2 + fabs(dn.params[i]));
+                    if (d > worst) worst = d;
+                }
+                CHECK_MSG(worst < 1e-3, "%s on %s, %s: sparse and dense differ by %.3g", rule_cases[ri].name,
+                          mlp_kernels_name(k), hiddens[h], worst);
+                mlp_net_free(&sp[0]), mlp_net_free(&sp[1]), mlp_net_free(&dn), mlp_net_free(&net);
+            }
+        }
+    mlp_dataset_free(&dense_set);
+    mlp_dataset_free(&sparse_set);
+}

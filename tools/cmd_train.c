@@ -36,7 +36,8 @@ typedef struct train_opts {
     const char *data, *dataset, *hidden, *init_model, *out, *resume;
     mlp_act act;
     mlp_train_cfg cfg;
-    int lr_set, wd_set;
+    int lr_set, wd_set, momentum_set;
+    const char *sgd_only, *adam_only; /* the first option given that only that optimizer has */
     int threads, threads_set;
     mlp_kernels kernels;
     int kernels_set;
@@ -67,6 +68,17 @@ static void train_usage(FILE *f) {
             "  --wd X                 weight decay, coupled L2 inside the momentum, biases too\n"
             "                         (default 0.1 with sum, 1e-3 with mean)\n"
             "  --momentum X           momentum (default 0.9)\n"
+            "  --optimizer NAME       sgd | adam | adamw (default sgd, the reference); adam and adamw are\n"
+            "                         torch.optim's, with lr 1e-3 and wd 0 (adam, coupled L2) or 1e-2\n"
+            "                         (adamw, decoupled decay) unless --lr / --wd are given\n"
+            "  --nesterov             Nesterov momentum (sgd)\n"
+            "  --beta1 X, --beta2 X   adam/adamw moment decay rates (default 0.9, 0.999)\n"
+            "  --eps X                adam/adamw: added to sqrt of the second moment (default 1e-8)\n"
+            "  --schedule NAME        learning rate per epoch: constant | step | cosine (default constant)\n"
+            "  --warmup-epochs N      linear warm-up: epoch e <= N uses lr e/(N+1) (default 0)\n"
+            "  --step-epochs N        step: multiply the rate by --step-gamma every N epochs (default 30)\n"
+            "  --step-gamma X         step: the factor, in (0, 1] (default 0.1)\n"
+            "  --min-lr X             cosine: the rate it decays to (default 0)\n"
             "  --batch N              batch size (default 100)\n"
             "  --epochs N             epochs (default 200)\n"
             "  --init-std X           initial weights ~ N(0, X^2), biases 0 (default 0.01)\n"
@@ -93,6 +105,29 @@ static void fixes_run(train_opts *t, const char *name) {
     if (!t->fixing_opt) t->fixing_opt = name;
 }
 
+/* The optimizer's own options and defaults: torch.optim's lr and wd for adam/adamw unless given, and no option
+ * of one optimizer given to another. */
+static void check_optimizer_opts(train_opts *t) {
+    mlp_train_cfg *c = &t->cfg;
+    if (c->optim == MLP_OPTIM_SGD) {
+        if (t->adam_only)
+            die_usage("%s is an adam/adamw setting; add --optimizer adam or adamw, or drop it", t->adam_only);
+        if (c->nesterov && !(c->momentum > 0)) die_usage("--nesterov needs a --momentum above 0");
+    } else {
+        if (t->sgd_only)
+            die_usage("%s is an sgd setting; --optimizer %s uses --beta1 (its momentum), --beta2 and --eps",
+                      t->sgd_only, mlp_optim_name(c->optim));
+        if (!t->lr_set) c->lr = 1e-3f;
+        if (!t->wd_set) c->wd = c->optim == MLP_OPTIM_ADAMW ? 1e-2f : 0.0f;
+        c->momentum = 0.0f; /* not used; recorded as 0 so that the run's config says so */
+    }
+    if (c->warmup_epochs >= c->epochs)
+        die_usage("--warmup-epochs %d: must be fewer than the %d epochs", c->warmup_epochs, c->epochs);
+    if (c->schedule == MLP_SCHEDULE_COSINE && c->min_lr > c->lr)
+        die_usage("--min-lr %g is above the learning rate %g: cosine decays from --lr to --min-lr", (double)c->min_lr,
+                  (double)c->lr);
+}
+
 static void parse_train_opts(train_opts *t, int argc, char **argv) {
     memset(t, 0, sizeof *t);
     t->dataset = "mnist";
@@ -105,7 +140,9 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
     static const char *const fixing[] = {"--dataset",    "--hidden", "--act",      "--loss",   "--hinge-margin",
                                          "--focal-gamma", "--focal-alpha", "--lr", "--wd",     "--momentum",
                                          "--batch",      "--epochs", "--init-std", "--seed",   "--grad-reduction",
-                                         "--no-shuffle", "--init"};
+                                         "--no-shuffle", "--init",   "--optimizer", "--nesterov", "--beta1",
+                                         "--beta2",      "--eps",    "--schedule", "--warmup-epochs",
+                                         "--step-epochs", "--step-gamma", "--min-lr"};
     while (opts_next(&o)) {
         for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
             if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
@@ -125,7 +162,33 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         else if (is(&o, "--focal-alpha")) parse_focal_alpha(opts_value(&o), t->cfg.loss.focal_alpha);
         else if (is(&o, "--lr")) t->cfg.lr = (float)parse_double(o.name, opts_value(&o), 0, 1e6), t->lr_set = 1;
         else if (is(&o, "--wd")) t->cfg.wd = (float)parse_double(o.name, opts_value(&o), 0, 1e6), t->wd_set = 1;
-        else if (is(&o, "--momentum")) t->cfg.momentum = (float)parse_double(o.name, opts_value(&o), 0, 0.999999);
+        else if (is(&o, "--momentum")) {
+            t->cfg.momentum = (float)parse_double(o.name, opts_value(&o), 0, 0.999999);
+            t->momentum_set = 1;
+            if (!t->sgd_only) t->sgd_only = "--momentum";
+        } else if (is(&o, "--optimizer")) {
+            const char *v = opts_value(&o);
+            if (mlp_optim_parse(v, &t->cfg.optim) != 0)
+                die_usage("--optimizer: unknown value '%s' (choose one of: sgd, adam, adamw)", v);
+        } else if (is(&o, "--nesterov")) {
+            t->cfg.nesterov = 1;
+            if (!t->sgd_only) t->sgd_only = "--nesterov";
+        } else if (is(&o, "--beta1") || is(&o, "--beta2") || is(&o, "--eps")) {
+            const char *name = o.name;
+            const double v = is(&o, "--eps") ? parse_double(name, opts_value(&o), 1e-30, 1)
+                                              : parse_double(name, opts_value(&o), 0, 0.999999);
+            if (!strcmp(name, "--beta1")) t->cfg.beta1 = (float)v;
+            else if (!strcmp(name, "--beta2")) t->cfg.beta2 = (float)v;
+            else t->cfg.eps = (float)v;
+            if (!t->adam_only) t->adam_only = name;
+        } else if (is(&o, "--schedule")) {
+            const char *v = opts_value(&o);
+            if (mlp_schedule_parse(v, &t->cfg.schedule) != 0)
+                die_usage("--schedule: unknown value '%s' (choose one of: constant, step, cosine)", v);
+        } else if (is(&o, "--warmup-epochs")) t->cfg.warmup_epochs = (int)parse_long(o.name, opts_value(&o), 0, 999999);
+        else if (is(&o, "--step-epochs")) t->cfg.step_epochs = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
+        else if (is(&o, "--step-gamma")) t->cfg.step_gamma = (float)parse_double(o.name, opts_value(&o), 1e-30, 1);
+        else if (is(&o, "--min-lr")) t->cfg.min_lr = (float)parse_double(o.name, opts_value(&o), 0, 1e6);
         else if (is(&o, "--batch")) t->cfg.batch = (int)parse_long(o.name, opts_value(&o), 1, 1 << 20);
         else if (is(&o, "--epochs")) t->cfg.epochs = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
         else if (is(&o, "--init-std")) t->cfg.init_std = (float)parse_double(o.name, opts_value(&o), 0, 100);
@@ -162,6 +225,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         if (!t->lr_set) t->cfg.lr = 1e-3f;
         if (!t->wd_set) t->cfg.wd = 1e-3f;
     }
+    check_optimizer_opts(t);
     /* the widths are checked now, before any work starts */
     mlp_arch probe;
     mlp_error err;
@@ -197,6 +261,18 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     json_sbuf_float(b, c->wd);
     sbuf_puts(b, ",\n  \"momentum\": ");
     json_sbuf_float(b, c->momentum);
+    sbuf_printf(b, ",\n  \"optimizer\": \"%s\",\n  \"nesterov\": %s,\n  \"beta1\": ", mlp_optim_name(c->optim),
+                c->nesterov ? "true" : "false");
+    json_sbuf_float(b, c->beta1);
+    sbuf_puts(b, ",\n  \"beta2\": ");
+    json_sbuf_float(b, c->beta2);
+    sbuf_puts(b, ",\n  \"eps\": ");
+    json_sbuf_float(b, c->eps);
+    sbuf_printf(b, ",\n  \"schedule\": \"%s\",\n  \"warmup_epochs\": %d,\n  \"step_epochs\": %d,\n  \"step_gamma\": ",
+                mlp_schedule_name(c->schedule), c->warmup_epochs, c->step_epochs);
+    json_sbuf_float(b, c->step_gamma);
+    sbuf_puts(b, ",\n  \"min_lr\": ");
+    json_sbuf_float(b, c->min_lr);
     sbuf_printf(b, ",\n  \"batch\": %d,\n  \"epochs\": %d,\n  \"init_std\": ", c->batch, c->epochs);
     json_sbuf_float(b, c->init_std);
     sbuf_printf(b, ",\n  \"seed\": %llu,\n  \"shuffle\": %s,\n  \"init_model\": ", (unsigned long long)c->seed,
@@ -339,6 +415,21 @@ static void load_run_config(train_opts *t, const char *dir) {
     t->cfg.lr = cfg_float(&r, "lr", 0, 1e6);
     t->cfg.wd = cfg_float(&r, "wd", 0, 1e6);
     t->cfg.momentum = cfg_float(&r, "momentum", 0, 0.999999);
+    /* the optimizer and schedule: absent from run folders written before they existed (sgd, constant) */
+    if (json_get(doc.root, "optimizer")) {
+        if (mlp_optim_parse(cfg_string(&r, "optimizer"), &t->cfg.optim) != 0) die("%s: unknown \"optimizer\"", path);
+        if (json_bool(cfg_get(&r, "nesterov", JSON_BOOL), &t->cfg.nesterov) != 0) die("%s: bad \"nesterov\"", path);
+        t->cfg.beta1 = cfg_float(&r, "beta1", 0, 0.999999);
+        t->cfg.beta2 = cfg_float(&r, "beta2", 0, 0.999999);
+        t->cfg.eps = cfg_float(&r, "eps", 1e-30, 1);
+    }
+    if (json_get(doc.root, "schedule")) {
+        if (mlp_schedule_parse(cfg_string(&r, "schedule"), &t->cfg.schedule) != 0) die("%s: unknown \"schedule\"", path);
+        t->cfg.warmup_epochs = (int)cfg_int(&r, "warmup_epochs", 0, 999999);
+        t->cfg.step_epochs = (int)cfg_int(&r, "step_epochs", 1, 1000000);
+        t->cfg.step_gamma = cfg_float(&r, "step_gamma", 1e-30, 1);
+        t->cfg.min_lr = cfg_float(&r, "min_lr", 0, 1e6);
+    }
     t->cfg.batch = (int)cfg_int(&r, "batch", 1, 1 << 20);
     t->cfg.epochs = (int)cfg_int(&r, "epochs", 1, 1000000);
     t->cfg.init_std = cfg_float(&r, "init_std", 0, 100);
@@ -548,6 +639,7 @@ static void dp_share_state(mlp_trainer *tr) {
     if (bytes > (size_t)INT_MAX) die("the network is too large to share between MPI ranks (%zu bytes)", bytes);
     mpiu_bcast(net->params, (int)bytes, 0);
     mpiu_bcast(net->momentum, (int)bytes, 0);
+    mpiu_bcast(net->moment2, (int)bytes, 0);
     struct {
         mlp_rng shuffle, epoch;
         int32_t epochs_done, step_in_epoch;

@@ -83,10 +83,20 @@ void progress_begin(progress *p, const progress_run *r) {
     p->epochs = c->epochs;
     p->first_epoch = r->first_epoch;
     if (p->quiet || p->json) return;
-    fprintf(p->out, "%smlp %s: %s %s %s + %s%s, %s gradients, lr %g, wd %g, momentum %g, batch %d, %d epochs, seed %llu\n",
+    char rule[160];
+    if (c->optim == MLP_OPTIM_SGD)
+        snprintf(rule, sizeof rule, "%smomentum %g", c->nesterov ? "nesterov " : "", (double)c->momentum);
+    else
+        snprintf(rule, sizeof rule, "%s (betas %g, %g, eps %g)", mlp_optim_name(c->optim), (double)c->beta1,
+                 (double)c->beta2, (double)c->eps);
+    char sched[160] = "";
+    if (c->schedule != MLP_SCHEDULE_CONSTANT || c->warmup_epochs)
+        snprintf(sched, sizeof sched, ", %s schedule%s%.0d%s", mlp_schedule_name(c->schedule),
+                 c->warmup_epochs ? " after " : "", c->warmup_epochs, c->warmup_epochs ? " warm-up epochs" : "");
+    fprintf(p->out, "%smlp %s: %s %s %s + %s%s, %s gradients, lr %g%s, wd %g, %s, batch %d, %d epochs, seed %llu\n",
             sgr(p, SGR_BOLD), MLP_VERSION, r->dataset, r->arch, mlp_act_name(r->act), mlp_loss_name(c->loss.kind),
-            sgr(p, SGR_RESET), c->reduction == MLP_GRAD_SUM ? "summed" : "mean", (double)c->lr, (double)c->wd,
-            (double)c->momentum, c->batch, c->epochs, (unsigned long long)c->seed);
+            sgr(p, SGR_RESET), c->reduction == MLP_GRAD_SUM ? "summed" : "mean", (double)c->lr, sched, (double)c->wd,
+            rule, c->batch, c->epochs, (unsigned long long)c->seed);
     fprintf(p->out, "kernels %s, %d thread%s, run folder %s\n\n", mlp_kernels_name(r->kernels), r->threads,
             r->threads > 1 ? "s" : "", r->out_dir);
     fprintf(p->out, "%s%6s  %10s  %9s  %10s  %9s  %8s%s\n", sgr(p, SGR_DIM), "epoch", "train_loss", "train_acc",

@@ -347,8 +347,8 @@ double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x,
     return mlp_rows_sum(row_loss, row_ok, n, correct);
 }
 
-void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg) {
-    mlp_sgd_step(net, cfg->lr, cfg->wd, cfg->momentum);
+void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step) {
+    mlp_optim_step(net, cfg, lr, step);
 }
 
 /* ------------------------------------------------------------------ the fused training step
@@ -469,16 +469,39 @@ static void bias_grad(const float *G, int n, int w, int c0, int c1, float *db) {
     }
 }
 
-/* db, then the SGD rule on the biases */
-static void bias_update(const mlp_kernel_table *kt, const float *G, int n, int w, int c0, int c1, float *db,
-                        float *b, float *vb, const mlp_step *s) {
+/* The step's update rule (plain SGD from lr, wd, mom when s->opt is NULL) */
+static mlp_optim_coef step_rule(const mlp_step *s) {
+    if (s->opt) return *s->opt;
+    mlp_train_cfg c = mlp_train_cfg_default();
+    c.wd = s->wd;
+    c.momentum = s->mom;
+    return mlp_optim_coef_make(&c, s->lr, 1);
+}
+
+/* db, then the rule on the biases [c0, c1) of a layer whose bias block starts at offset b_off */
+static void bias_update(const mlp_net *net, const mlp_optim_coef *oc, const float *G, int n, int w, int c0, int c1,
+                        size_t b_off) {
+    float *db = net->grads + b_off;
     bias_grad(G, n, w, c0, c1, db);
-    kt->sgd(b + c0, vb + c0, db + c0, (size_t)(c1 - c0), s->lr, s->wd, s->mom);
+    mlp_optim_apply(oc, net->kernels, net->params + b_off + c0, net->momentum + b_off + c0, net->moment2 + b_off + c0,
+                    db + c0, (size_t)(c1 - c0));
+}
+
+/* Layer 0's weights, columns [o0, o1) of the transposed block: the rule on the stored gradient gt0, row by row */
+static void layer0_rule(const mlp_net *net, const mlp_step *s, const mlp_optim_coef *oc, int o0, int o1) {
+    const int D = net->arch.width[0], H = net->arch.width[1];
+    for (int i = 0; i < D; i++) {
+        const size_t at = (size_t)i * H + o0;
+        mlp_optim_apply(oc, net->kernels, net->ws->wt[0] + at, s->vt0 + at, s->st0 ? s->st0 + at : NULL, s->gt0 + at,
+                        (size_t)(o1 - o0));
+    }
 }
 
 void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
     const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
     const int L = net->arch.n_layers, D = net->arch.width[0], H = net->arch.width[1];
+    const mlp_optim_coef oc = step_rule(s);
+    const int fused = mlp_optim_is_plain_sgd(&oc); /* the rule inside the gradient kernels' epilogues */
     /* layer 0: gt0[:, O] = x^T G_0[:, O] with the SGD rule on wt0 / vt0 in the epilogue */
     const int o0 = cols_of(H, part, parts), o1 = cols_of(H, part + 1, parts);
     if (o1 > o0 && s->sp) {
@@ -487,16 +510,30 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
         float *db = net->grads + net->b_off[0];
         bias_grad(s->g[0], s->nb, H, o0, o1, db);
         for (int o = o0; o < o1; o++) sp->start[o] = sp->c * db[o];
-        kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->ws->wt[0] + o0,
-                        s->vt0 + o0, H, s->lr, s->wd, s->mom, sp->S + o0);
-        kt->sgd(net->params + net->b_off[0] + o0, net->momentum + net->b_off[0] + o0, db + o0, (size_t)(o1 - o0),
-                s->lr, s->wd, s->mom);
+        if (fused) {
+            kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->ws->wt[0] + o0,
+                            s->vt0 + o0, H, oc.lr, oc.wd, oc.mom, sp->S + o0);
+        } else {
+            /* The same kernel with the zero rule (lr = wd = mom = 0: v = 0 v + (g + 0 w) = g, w - 0 v = w) stores
+             * the gradient into gt0; then the rule, and the column sums S of the new W_0 (the chain the kernel
+             * keeps: from 0.0f over i in order) */
+            kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->ws->wt[0] + o0,
+                            s->gt0 + o0, H, 0.0f, 0.0f, 0.0f, sp->S + o0);
+            layer0_rule(net, s, &oc, o0, o1);
+            for (int o = o0; o < o1; o++) sp->S[o] = 0.0f;
+            for (int i = 0; i < D; i++) {
+                const float *w = net->ws->wt[0] + (size_t)i * H;
+                for (int o = o0; o < o1; o++) sp->S[o] = sp->S[o] + w[o];
+            }
+        }
+        mlp_optim_apply(&oc, net->kernels, net->params + net->b_off[0] + o0, net->momentum + net->b_off[0] + o0,
+                        net->moment2 + net->b_off[0] + o0, db + o0, (size_t)(o1 - o0));
     } else if (o1 > o0) {
-        mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->ws->wt[0] + o0, .v = s->vt0 + o0, .ldw = H, .lr = s->lr,
-                      .wd = s->wd, .mom = s->mom};
-        kt->gemm_tn(D, o1 - o0, s->nb, s->x, D, s->g[0] + o0, H, s->gt0 + o0, H, &ep);
-        bias_update(kt, s->g[0], s->nb, H, o0, o1, net->grads + net->b_off[0], net->params + net->b_off[0],
-                    net->momentum + net->b_off[0], s);
+        mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->ws->wt[0] + o0, .v = s->vt0 + o0, .ldw = H, .lr = oc.lr,
+                      .wd = oc.wd, .mom = oc.mom};
+        kt->gemm_tn(D, o1 - o0, s->nb, s->x, D, s->g[0] + o0, H, s->gt0 + o0, H, fused ? &ep : NULL);
+        if (!fused) layer0_rule(net, s, &oc, o0, o1);
+        bias_update(net, &oc, s->g[0], s->nb, H, o0, o1, net->b_off[0]);
     }
     /* layers >= 1: units of 16 output rows, unit u to thread parts - 1 - u % parts */
     int unit = 0;
@@ -508,10 +545,12 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
             const int j1 = j0 + 16 < w_out ? j0 + 16 : w_out;
             const size_t off = net->w_off[l] + (size_t)j0 * w_in;
             mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->params + off, .v = net->momentum + off, .ldw = w_in,
-                          .lr = s->lr, .wd = s->wd, .mom = s->mom};
-            kt->gemm_tn(j1 - j0, w_in, s->nb, s->g[l] + j0, w_out, in, w_in, net->grads + off, w_in, &ep);
-            bias_update(kt, s->g[l], s->nb, w_out, j0, j1, net->grads + net->b_off[l], net->params + net->b_off[l],
-                        net->momentum + net->b_off[l], s);
+                          .lr = oc.lr, .wd = oc.wd, .mom = oc.mom};
+            kt->gemm_tn(j1 - j0, w_in, s->nb, s->g[l] + j0, w_out, in, w_in, net->grads + off, w_in, fused ? &ep : NULL);
+            if (!fused) /* rows j0 .. j1 of W_l are contiguous */
+                mlp_optim_apply(&oc, net->kernels, net->params + off, net->momentum + off, net->moment2 + off,
+                                net->grads + off, (size_t)(j1 - j0) * w_in);
+            bias_update(net, &oc, s->g[l], s->nb, w_out, j0, j1, net->b_off[l]);
             /* the forward copy: wt_l[i][j] = W_l[j][i] for these rows j */
             const float *W = net->params + net->w_off[l];
             float *wt = net->ws->wt[l];
@@ -522,15 +561,17 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
 }
 
 /* Layer 0's weights and momentum move to the transposed layout of the fused step and back. */
-void mlp_step_enter(mlp_net *net, float *vt0, float *S) {
+void mlp_step_enter(mlp_net *net, float *vt0, float *st0, float *S) {
     const int D = net->arch.width[0], H = net->arch.width[1];
     mlp_transpose(net->ws->wt[0], net->params + net->w_off[0], H, D);
     mlp_transpose(vt0, net->momentum + net->w_off[0], H, D);
+    if (st0) mlp_transpose(st0, net->moment2 + net->w_off[0], H, D);
     if (S) mlp_column_sums(S, net->ws->wt[0], D, H);
 }
 
-void mlp_step_leave(mlp_net *net, const float *vt0) {
+void mlp_step_leave(mlp_net *net, const float *vt0, const float *st0) {
     const int D = net->arch.width[0], H = net->arch.width[1];
     mlp_transpose(net->params + net->w_off[0], net->ws->wt[0], D, H);
     mlp_transpose(net->momentum + net->w_off[0], vt0, D, H);
+    if (st0) mlp_transpose(net->moment2 + net->w_off[0], st0, D, H);
 }

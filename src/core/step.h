@@ -5,6 +5,7 @@
 
 #include "kernels.h"
 #include "net_internal.h"
+#include "optim.h"
 
 /* The reference training step: the plain composition of the public passes, the definition that the fused step
  * below and every faster path are held to (tests/test_fused.c), and the step of the data-parallel path (train.c),
@@ -13,10 +14,11 @@
  *                        (mlp_net_backward): net->grads = grad_scale * d(sum_r E_r)/d(params) over the n rows of
  *                        x, y; row_loss, row_ok [n] and dlogits [n x classes] are scratch. Returns sum_r E_r (row
  *                        order, mlp_rows_sum) and the count of right predictions in *correct.
- *   mlp_step_ref_update  the update rule of the training configuration on every parameter (mlp_sgd_step). */
+ *   mlp_step_ref_update  the update rule of the training configuration on every parameter at rate lr, update
+ *                        number `step` (1, 2, ...) (mlp_optim_step; plain SGD is mlp_sgd_step). */
 double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
                          float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct);
-void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg);
+void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step);
 
 /* The fused training step, in three parts run by every thread of a team (part = thread number, parts =
  * team size) with a barrier between parts:
@@ -25,7 +27,7 @@ void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg);
  *   update    layer 0's weight gradient for this thread's units with the SGD rule in the epilogue (W_0 and
  *             its momentum are kept transposed, in wt[0] and vt0, for the whole epoch), the biases, and the
  *             updates of the other layers by units of 16 output rows
- * Results are bitwise those of forward + loss + backward + mlp_sgd_step on the same path, for any team
+ * Results are bitwise those of forward + loss + backward + mlp_optim_step on the same path, for any team
  * size. a0 (layer 0's activations) must alternate between two buffers from one step to the next: a thread
  * may start the next forward0 while another still reads a0 in update. */
 /* The sparse first layer of a step (kernels.h's sparse section): the batch's rows compressed around c, the
@@ -57,16 +59,22 @@ typedef struct mlp_step {
     unsigned char *row_ok; /* [nb] */
     const mlp_loss_cfg *loss;
     float grad_scale, lr, wd, mom;
+    /* The update rule (optim.h), or NULL for plain SGD with lr, wd, mom. Plain SGD is applied inside the
+     * weight-gradient kernels' epilogues; any other rule gets the gradient stored (layer 0's in gt0) and then
+     * runs over the same slices: W_0, its first state (vt0) and second state (st0, Adam's: [width0 x width1]
+     * transposed, NULL otherwise), the other layers' rows, the biases. */
+    const mlp_optim_coef *opt;
+    float *st0;
 } mlp_step;
 
 void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts);
 void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts);
 void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts);
-/* Before the first step: W_0 and its momentum into wt[0] / vt0 (and S, if not NULL, the column sums). After
- * the last: back into params and momentum. (The fused step does not materialize layer 0's gradient:
- * net->grads is not meaningful after it.) */
-void mlp_step_enter(mlp_net *net, float *vt0, float *S);
-void mlp_step_leave(mlp_net *net, const float *vt0);
+/* Before the first step: W_0 and its momentum into wt[0] / vt0, its second moment into st0 if not NULL (and S,
+ * if not NULL, the column sums). After the last: back into params, momentum (and moment2). (The fused step
+ * does not materialize layer 0's gradient: net->grads is not meaningful after it.) */
+void mlp_step_enter(mlp_net *net, float *vt0, float *st0, float *S);
+void mlp_step_leave(mlp_net *net, const float *vt0, const float *st0);
 
 /* The trainer's workspace (mlp_trainer.ws), allocated by mlp_trainer_init. xbatch heads one float block with
  * everything the fused step needs besides the network (train.c, scratch_layout); ybatch two label buffers;

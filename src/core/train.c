@@ -119,13 +119,14 @@ typedef struct scratch {
     uint8_t *y[2];
     float *a0[2];
     float *d[MLP_MAX_LAYERS], *g[MLP_MAX_LAYERS];
-    float *gt0, *vt0;
+    float *gt0, *vt0, *st0; /* st0: Adam's second moment of layer 0 (NULL with SGD) */
     double *row_loss;
     unsigned char *row_ok;
 } scratch;
 
 /* Carves the block at base (or, with base NULL, only counts); returns its size in floats. */
-static size_t scratch_layout(scratch *sc, float *base, uint8_t *ybase, float *dlogits, const mlp_arch *A, int B) {
+static size_t scratch_layout(scratch *sc, float *base, uint8_t *ybase, float *dlogits, const mlp_arch *A, int B,
+                             mlp_optim optim) {
     const int L = A->n_layers, D = A->width[0], H = A->width[1];
     size_t at = 0;
 #define TAKE(n) (at += scratch_round(n), base ? base + at - scratch_round(n) : NULL)
@@ -143,6 +144,7 @@ static size_t scratch_layout(scratch *sc, float *base, uint8_t *ybase, float *dl
     sc->g[L - 1] = dlogits;
     sc->gt0 = TAKE((size_t)D * H);
     sc->vt0 = TAKE((size_t)D * H);
+    if (optim != MLP_OPTIM_SGD) sc->st0 = TAKE((size_t)D * H);
     sc->row_loss = (double *)(void *)TAKE(2 * (size_t)B);
     sc->row_ok = (unsigned char *)(void *)TAKE((size_t)B / sizeof(float) + 1);
 #undef TAKE
@@ -249,7 +251,7 @@ mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *c
     const int K = net->arch.width[net->arch.n_layers];
     mlp_trainer_ws *ws = t->ws = calloc(1, sizeof *t->ws);
     scratch sc;
-    const size_t floats = scratch_layout(&sc, NULL, NULL, NULL, &net->arch, cfg->batch);
+    const size_t floats = scratch_layout(&sc, NULL, NULL, NULL, &net->arch, cfg->batch, cfg->optim);
     if (ws) {
         ws->perm = malloc(sizeof(uint32_t) * (size_t)train->n);
         ws->xbatch = aligned_alloc(64, floats * sizeof(float));
@@ -301,6 +303,8 @@ static int params_finite(const mlp_net *net) {
 typedef struct epoch_run {
     mlp_trainer *t;
     int epoch, steps, start;
+    float lr;      /* this epoch's learning rate (the schedule's) */
+    int64_t step0; /* updates before this epoch: step s is update step0 + s + 1 (Adam's t) */
     scratch sc;
     train_sparse *sp; /* the sparse first layer this epoch, or NULL */
     mlp_team team;
@@ -381,10 +385,11 @@ static void step_view(const epoch_run *run, mlp_step *st, mlp_step_sparse *sp) {
     }
     st->gt0 = sc->gt0;
     st->vt0 = sc->vt0;
+    st->st0 = sc->st0;
     st->row_loss = sc->row_loss;
     st->row_ok = sc->row_ok;
     st->loss = &t->cfg.loss;
-    st->lr = t->cfg.lr;
+    st->lr = run->lr;
     st->wd = t->cfg.wd;
     st->mom = t->cfg.momentum;
     const train_sparse *tsp = run->sp;
@@ -440,6 +445,8 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
     mlp_step st;
     mlp_step_sparse sp;
     step_view(run, &st, &sp);
+    mlp_optim_coef rule; /* this thread's copy of the step's update rule */
+    st.opt = &rule;
     mlp_team_seat seat;
     mlp_team_enter(&run->team, &seat, me, parts);
     gather(run, run->start, me, parts);
@@ -447,6 +454,7 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
     for (int s = run->start;; s++) {
         if ((s = mlp_team_turn(&run->team, &seat, s)) < 0 || s >= run->steps) break; /* parked threads wait here */
         const int nb = step_batch(run, &st, s), act = seat.act;
+        rule = mlp_optim_coef_make(&run->t->cfg, run->lr, run->step0 + s + 1);
 
         mlp_step_forward0(net, &st, me, act);
         mlp_team_sync(&run->team, &seat);
@@ -484,7 +492,7 @@ static mlp_status fused_steps(epoch_run *run, const unsigned char *teams, mlp_er
         return mlp_fail(err, MLP_ERR_NOMEM, "cannot create the trainer's thread synchronization");
     run->sp = net->input_sparse ? run->t->ws->sparse : NULL;
     mlp_net_params_changed(net); /* the parameters may have been written directly since the last epoch */
-    mlp_step_enter(net, run->sc.vt0, run->sp ? run->sp->S : NULL); /* W_0, its momentum (and S): for the epoch */
+    mlp_step_enter(net, run->sc.vt0, run->sc.st0, run->sp ? run->sp->S : NULL); /* W_0, its state (and S) */
 #ifdef _OPENMP
 #pragma omp parallel num_threads(net->threads)
     {
@@ -496,7 +504,7 @@ static mlp_status fused_steps(epoch_run *run, const unsigned char *teams, mlp_er
 #else
     epoch_worker(run, 0, 1);
 #endif
-    mlp_step_leave(net, run->sc.vt0);
+    mlp_step_leave(net, run->sc.vt0, run->sc.st0);
     mlp_team_destroy(&run->team);
     return MLP_OK;
 }
@@ -549,7 +557,7 @@ static mlp_status sharded_steps(epoch_run *run, mlp_error *err) {
             run->diverged_loss = batch_loss;
             break;
         }
-        mlp_step_ref_update(net, &t->cfg);
+        mlp_step_ref_update(net, &t->cfg, run->lr, run->step0 + s + 1);
         step_done(run, s, batch_loss, sums[1] / nb);
         /* the stop request of any process before this step (sums[2]), so that all stop after the same step; as
          * in the fused loop, the last step is never interrupted */
@@ -634,7 +642,9 @@ static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned cha
     run.sum_acc = run.start ? t->epoch_acc_sum : 0;
     run.diverged_step = run.stopped_after = -1;
     run.fm = fm;
-    scratch_layout(&run.sc, t->ws->xbatch, t->ws->ybatch, t->ws->dlogits, &t->net->arch, t->cfg.batch);
+    run.lr = mlp_lr_at(&t->cfg, run.epoch);
+    run.step0 = (int64_t)(run.epoch - 1) * steps;
+    scratch_layout(&run.sc, t->ws->xbatch, t->ws->ybatch, t->ws->dlogits, &t->net->arch, t->cfg.batch, t->cfg.optim);
     const int sharded = t->ws->shard_count > 1 || t->ws->combine; /* data parallelism: unfused, on this shard */
     mlp_status st = sharded ? sharded_steps(&run, err) : fused_steps(&run, teams, err);
     if (st == MLP_OK) st = steps_status(&run, err);
@@ -646,7 +656,7 @@ static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned cha
     m->epoch = run.epoch;
     m->train_loss = run.sum_loss / steps;
     m->train_acc = run.sum_acc / steps;
-    m->lr = t->cfg.lr;
+    m->lr = run.lr;
     if (t->test && t->test->n > 0) {
         st = mlp_evaluate(t->net, &t->cfg.loss, t->test, &m->test_loss, &m->test_acc, NULL, err);
         if (st) return st;
