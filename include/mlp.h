@@ -440,7 +440,8 @@ mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max
  * training configuration, a fingerprint of the training set) so that a checkpoint is never continued by a
  * different run. The file is safetensors: tensors "params" and "momentum" (F32 [n_params], the layout of
  * mlp_net) and "metrics" (F64 [epochs_done x 7]: epoch, train_loss, train_acc, test_loss, test_acc, lr,
- * seconds), everything else as strings in __metadata__. docs/ROBUSTNESS.md describes every entry.
+ * seconds), with adam/adamw "moment2" (F32 [n_params]), everything else as strings in __metadata__.
+ * docs/ROBUSTNESS.md describes every entry.
  */
 #define MLP_CHECKPOINT_VERSION 1
 

@@ -497,3 +497,71 @@ TEST(optim_trainer_every_rule_fused_equals_unfused) {
     mlp_dataset_free(&dense_set);
     mlp_dataset_free(&sparse_set);
 }
+
+/* ------------------------------------------------------------------ the command line */
+
+TEST(optim_cli_usage_errors_exit_2) {
+    static const struct {
+        const char *args, *says;
+    } cases[] = {
+        {"--optimizer rmsprop", "--optimizer: unknown value 'rmsprop'"},
+        {"--beta1 0.8", "--beta1 is an adam/adamw setting"},
+        {"--optimizer adam --momentum 0.5", "--momentum is an sgd setting"},
+        {"--optimizer adamw --nesterov", "--nesterov is an sgd setting"},
+        {"--nesterov --momentum 0", "--nesterov needs a --momentum above 0"},
+        {"--schedule linear", "--schedule: unknown value 'linear'"},
+        {"--epochs 5 --warmup-epochs 5", "--warmup-epochs 5: must be fewer than the 5 epochs"},
+        {"--schedule cosine --lr 0.01 --min-lr 0.1", "--min-lr 0.1 is above the learning rate"},
+        {"--optimizer adam --beta2 1", "--beta2"},
+        {"--step-gamma 0", "--step-gamma"},
+    };
+    const char *dir = check_tmpdir();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[2048];
+        int st = check_sh(out, sizeof out, 1, "'%s' train --data '%s' --out '%s/run%zu' %s", check_mlp_bin(), dir, dir, i,
+                          cases[i].args);
+        CHECK_MSG(st == 2, "'%s': exit %d, expected 2 (usage): %s", cases[i].args, st, out);
+        CHECK_CONTAINS(out, cases[i].says);
+    }
+}
+
+/* Adam with a step schedule and a warm-up, end to end: the rate of each epoch in metrics.csv and config.json
+ * records the settings; MNIST learns. */
+TEST(optim_cli_adam_schedule_on_mnist) {
+    const char *data = check_mnist_dir();
+    if (!data) {
+        check_skip("MNIST not found");
+        return;
+    }
+    const char *dir = check_tmpdir();
+    char out[8192], path[600];
+    int st = check_sh(out, sizeof out, 1,
+                      "'%s' train --data '%s' --epochs 3 --hidden 64 --loss ce --optimizer adam --lr 0.002 --schedule step "
+                      "--step-epochs 1 --step-gamma 0.5 --warmup-epochs 1 --quiet --out '%s/run'",
+                      check_mlp_bin(), data, dir);
+    CHECK_MSG(st == 0, "train: exit %d: %s", st, out);
+    snprintf(path, sizeof path, "%s/run/metrics.csv", dir);
+    char *csv = check_read_text(path);
+    CHECK(csv != NULL);
+    if (!csv) return;
+    /* epoch 1 warms up at 0.002 / 2; then 0.002, 0.001 (float values, printed with 9 digits) */
+    const double want[3] = {0.001, 0.002, 0.001};
+    char *line = strchr(csv, '\n');
+    for (int e = 0; e < 3 && line; e++) {
+        int ep;
+        double trl, tra, tel, tea, lr;
+        CHECK(sscanf(line + 1, "%d,%lf,%lf,%lf,%lf,%lf", &ep, &trl, &tra, &tel, &tea, &lr) == 6);
+        CHECK_INT(ep, e + 1);
+        CHECK_NEAR(lr, want[e], 1e-9);
+        if (e == 2) CHECK_MSG(tea > 0.95, "adam on MNIST: test accuracy %.4f after 3 epochs", tea);
+        line = strchr(line + 1, '\n');
+    }
+    free(csv);
+    snprintf(path, sizeof path, "%s/run/config.json", dir);
+    char *cfg = check_read_text(path);
+    CHECK_CONTAINS(cfg, "\"optimizer\": \"adam\"");
+    CHECK_CONTAINS(cfg, "\"schedule\": \"step\"");
+    CHECK_CONTAINS(cfg, "\"warmup_epochs\": 1");
+    CHECK_CONTAINS(cfg, "\"wd\": 0,"); /* adam's default */
+    free(cfg);
+}

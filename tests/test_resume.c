@@ -56,8 +56,25 @@ static void problem_init(problem *p, int variant) {
     p->test = (mlp_dataset){STEST, 4, 5, SDIM, p->x + SN * SDIM, p->y + SN};
 }
 
+/* The update rule of the runs: 0 the reference's SGD; 1 Adam with a warm-up and a cosine schedule; 2 AdamW with
+ * a step schedule; 3 Nesterov SGD (every state a resume must restore: moments, the update count, the rate). */
+static int g_rule;
+
 static mlp_train_cfg problem_cfg(void) {
     mlp_train_cfg c = mlp_train_cfg_default();
+    if (g_rule == 1) c.optim = MLP_OPTIM_ADAM, c.schedule = MLP_SCHEDULE_COSINE, c.warmup_epochs = 1;
+    if (g_rule == 2) c.optim = MLP_OPTIM_ADAMW, c.schedule = MLP_SCHEDULE_STEP, c.step_epochs = 1, c.wd = 1e-2f;
+    if (g_rule == 3) c.nesterov = 1;
+    if (g_rule == 1 || g_rule == 2) {
+        c.loss = mlp_loss_default(MLP_LOSS_CE);
+        c.reduction = MLP_GRAD_MEAN;
+        c.lr = 0.01f;
+        c.batch = SBATCH;
+        c.epochs = SEPOCHS;
+        c.init_std = 0.3f;
+        c.seed = 11;
+        return c;
+    }
     c.loss = mlp_loss_default(MLP_LOSS_CE);
     c.reduction = MLP_GRAD_MEAN;
     c.lr = 0.05f;
@@ -103,7 +120,7 @@ static void stop_at(void *user, int epoch, int step, int steps, double loss_sum,
 }
 
 typedef struct reference {
-    float *params, *momentum;
+    float *params, *momentum, *moment2;
     size_t n;
     mlp_epoch_metrics hist[SEPOCHS];
 } reference;
@@ -120,6 +137,8 @@ static void reference_run(const problem *p, reference *ref) {
     ref->momentum = malloc(sizeof(float) * net.n_params);
     memcpy(ref->params, net.params, sizeof(float) * net.n_params);
     memcpy(ref->momentum, net.momentum, sizeof(float) * net.n_params);
+    ref->moment2 = malloc(sizeof(float) * net.n_params);
+    memcpy(ref->moment2, net.moment2, sizeof(float) * net.n_params);
     teardown(&net, &tr);
 }
 
@@ -171,6 +190,7 @@ static void stopped_run(const problem *p, const reference *ref, const int (*stop
     CHECK(net.n_params == ref->n);
     CHECK_MSG(memcmp(net.params, ref->params, sizeof(float) * ref->n) == 0, "parameters differ after resuming");
     CHECK_MSG(memcmp(net.momentum, ref->momentum, sizeof(float) * ref->n) == 0, "momentum differs after resuming");
+    CHECK_MSG(memcmp(net.moment2, ref->moment2, sizeof(float) * ref->n) == 0, "moment2 differs after resuming");
     for (int e = 0; e < SEPOCHS; e++) {
         CHECK_INT(hist[e].epoch, e + 1);
         CHECK_MSG(hist[e].train_loss == ref->hist[e].train_loss && hist[e].train_acc == ref->hist[e].train_acc &&
@@ -205,6 +225,27 @@ TEST(resume_bitwise_after_any_stop) {
     stopped_run(p, &ref, many, 6, path);
     free(ref.params);
     free(ref.momentum);
+    free(ref.moment2);
+    free(p);
+}
+
+/* The same with Adam (+ warm-up and cosine), AdamW (+ step schedule) and Nesterov SGD. */
+TEST(resume_bitwise_every_optimizer) {
+    problem *p = malloc(sizeof *p);
+    problem_init(p, 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/ck.safetensors", check_tmpdir());
+    static const int stops[][2] = {{1, 5}, {2, 0}, {3, 1}, {3, 6}, {4, SSTEPS - 1}};
+    for (g_rule = 1; g_rule <= 3; g_rule++) {
+        reference ref;
+        reference_run(p, &ref);
+        CHECK_MSG(ref.hist[SEPOCHS - 1].train_loss < ref.hist[0].train_loss, "rule %d: the run does not train", g_rule);
+        stopped_run(p, &ref, stops, 5, path);
+        free(ref.params);
+        free(ref.momentum);
+        free(ref.moment2);
+    }
+    g_rule = 0;
     free(p);
 }
 

@@ -51,9 +51,24 @@ static const help_topic topics[] = {
      "consecutive batches of --batch images (the last one may be smaller); per batch: forward, loss,\n"
      "backward, one SGD step for every parameter, biases included:\n"
      "  v <- momentum v + (g + wd p);   p <- p - lr v\n"
+     "(or the --optimizer's rule: see `mlp help optimizers`; the rate may follow a --schedule).\n"
      "train_loss and train_acc are the means of the per-batch values measured before each update; the\n"
      "test set is evaluated after the epoch. Weights start as N(0, init_std^2), biases 0. Results are\n"
      "bitwise identical for any --threads and across runs with the same seed. docs/SEMANTICS.md has it all.\n"},
+    {"optimizers", "sgd, nesterov, adam, adamw and the learning-rate schedules: formulas",
+     "Per parameter p (biases too) with gradient g, states from 0, t = 1, 2, ... the update count:\n"
+     "  sgd       v <- m v + (g + wd p);  p <- p - lr v                (the reference; m = --momentum)\n"
+     "  nesterov  d = g + wd p;  v <- m v + d;  p <- p - lr (d + m v)   (--nesterov)\n"
+     "  adam      d = g + wd p;  m1 <- b1 m1 + (1-b1) d;  m2 <- b2 m2 + (1-b2) d^2;\n"
+     "            p <- p - lr/(1-b1^t) m1 / (sqrt(m2)/sqrt(1-b2^t) + eps)   (torch.optim.Adam)\n"
+     "  adamw     p <- p (1 - lr wd), then adam with wd = 0             (torch.optim.AdamW)\n"
+     "adam/adamw defaults: lr 1e-3, wd 0 (adam) or 1e-2 (adamw), --beta1 0.9, --beta2 0.999, --eps 1e-8.\n"
+     "Schedules, per epoch e (W = --warmup-epochs, i = e - W - 1, E = --epochs):\n"
+     "  warm-up   e <= W: lr e / (W + 1)\n"
+     "  constant  lr\n"
+     "  step      lr gamma^floor(i / N)           (--step-gamma 0.1, --step-epochs 30)\n"
+     "  cosine    lo + (lr - lo)(1 + cos(pi i / (E - W))) / 2   (lo = --min-lr, 0)\n"
+     "The epoch's rate is the lr column of metrics.csv.\n"},
     {"images", "how predict turns a picture into a network input",
      "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced), JPEG (libjpeg-turbo) or\n"
      "   PGM, by content. Colour becomes gray by ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B.\n"

@@ -12,7 +12,10 @@
  *   header: {"__metadata__": {string: string, ...},
  *            "params":   {"dtype": "F32", "shape": [n_params],       "data_offsets": [0, 4n]},
  *            "momentum": {"dtype": "F32", "shape": [n_params],       "data_offsets": [4n, 8n]},
- *            "metrics":  {"dtype": "F64", "shape": [epochs_done, 7], "data_offsets": [8n, 8n + 56 e]}}
+ *            "metrics":  {"dtype": "F64", "shape": [epochs_done, 7], "data_offsets": [8n, 8n + 56 e]},
+ *            "moment2":  {"dtype": "F32", "shape": [n_params], ...}}   (only with adam/adamw, after metrics)
+ * The optimizer's whole state is params, momentum (SGD's velocity, Adam's first moment), moment2 and the update
+ * count, which is epochs_done x steps_per_epoch + step_in_epoch; the schedule's rate is a function of the epoch.
  *
  * Reading trusts nothing: header length against the file, JSON syntax (json.h), every tensor's dtype, rank,
  * element count (overflow-checked) against its offsets, offsets inside the data section, exact tiling of the
@@ -38,8 +41,11 @@ _Static_assert(sizeof(float) == 4 && sizeof(double) == 8 && FLT_MANT_DIG == 24 &
 #define CKPT_METRICS 7                        /* epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds */
 #define FINGERPRINT_STRIDE 61                 /* every 61st training image enters the fingerprint */
 
-enum { T_PARAMS, T_MOMENTUM, T_METRICS, T_COUNT };
-static const char *const tensor_names[T_COUNT] = {"params", "momentum", "metrics"};
+/* moment2 (Adam's second moment, F32 [n_params]) is present exactly when the run's optimizer is adam or adamw */
+enum { T_PARAMS, T_MOMENTUM, T_METRICS, T_MOMENT2, T_COUNT };
+static const char *const tensor_names[T_COUNT] = {"params", "momentum", "metrics", "moment2"};
+
+static int has_moment2(const mlp_train_cfg *c) { return c->optim != MLP_OPTIM_SGD; }
 
 /* ================================================================== bytes */
 
@@ -187,6 +193,16 @@ static void build_metadata(sbuf *h, const mlp_trainer *t) {
     meta_f32(&w, "lr", c->lr);
     meta_f32(&w, "wd", c->wd);
     meta_f32(&w, "momentum", c->momentum);
+    meta_str(&w, "optimizer", mlp_optim_name(c->optim));
+    meta_str(&w, "nesterov", c->nesterov ? "true" : "false");
+    meta_f32(&w, "beta1", c->beta1);
+    meta_f32(&w, "beta2", c->beta2);
+    meta_f32(&w, "eps", c->eps);
+    meta_str(&w, "schedule", mlp_schedule_name(c->schedule));
+    meta_fmt(&w, "warmup_epochs", "%d", c->warmup_epochs);
+    meta_fmt(&w, "step_epochs", "%d", c->step_epochs);
+    meta_f32(&w, "step_gamma", c->step_gamma);
+    meta_f32(&w, "min_lr", c->min_lr);
     meta_fmt(&w, "batch", "%d", c->batch);
     meta_fmt(&w, "epochs", "%d", c->epochs);
     meta_str(&w, "shuffle", c->shuffle ? "true" : "false");
@@ -228,6 +244,7 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
                         steps_per_epoch(t) - 1);
     const size_t n = t->net->n_params;
     const size_t pbytes = n * sizeof(float), mbytes = (size_t)n_history * CKPT_METRICS * sizeof(double);
+    const size_t m2bytes = has_moment2(&t->cfg) ? pbytes : 0;
 
     sbuf h = SBUF_INIT;
     char shape[64];
@@ -238,6 +255,8 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
     tensor_entry(&h, "momentum", "F32", shape, pbytes, 2 * pbytes);
     snprintf(shape, sizeof shape, "[%d,%d]", n_history, CKPT_METRICS);
     tensor_entry(&h, "metrics", "F64", shape, 2 * pbytes, 2 * pbytes + mbytes);
+    snprintf(shape, sizeof shape, "[%zu]", n);
+    if (m2bytes) tensor_entry(&h, "moment2", "F32", shape, 2 * pbytes + mbytes, 2 * pbytes + mbytes + m2bytes);
     sbuf_putc(&h, '}');
     while (h.len % 8) sbuf_putc(&h, ' ');
     if (h.oom) {
@@ -245,7 +264,7 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
         return mlp_fail(err, MLP_ERR_NOMEM, "%s: cannot build the checkpoint header", path);
     }
 
-    const size_t total = 8 + h.len + 2 * pbytes + mbytes;
+    const size_t total = 8 + h.len + 2 * pbytes + mbytes + m2bytes;
     uint8_t *file = malloc(total);
     if (!file) {
         sbuf_free(&h);
@@ -263,6 +282,7 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
                                           m->test_acc,      m->lr,         m->seconds};
         for (int k = 0; k < CKPT_METRICS; k++, d += 8) store_f64(d, row[k]);
     }
+    if (m2bytes) store_f32s(d, t->net->moment2, n);
     sbuf_free(&h);
     mlp_status st = mlp_write_file_atomic(path, file, total, err);
     free(file);
@@ -295,7 +315,7 @@ static int get_count(const json_value *v, uint64_t *out) {
 static mlp_status read_tensor(const json_value *e, int which, size_t data_len, ck_tensor *t, mlp_error *err) {
     const char *name = tensor_names[which];
     const char *want_dtype = which == T_METRICS ? "F64" : "F32";
-    const int want_rank = which == T_METRICS ? 2 : 1;
+    const int want_rank = which == T_METRICS ? 2 : 1; /* moment2 is like params */
     const uint64_t elem = which == T_METRICS ? 8 : 4;
     if (e->type != JSON_OBJECT)
         return mlp_fail(err, MLP_ERR_FORMAT, "tensor %s: expected an object with dtype, shape and data_offsets, got %s",
@@ -333,11 +353,13 @@ static mlp_status read_tensor(const json_value *e, int which, size_t data_len, c
     return MLP_OK;
 }
 
-/* The three tensors must tile the data section exactly: sorted by (begin, end), each starts where the
+/* The tensors present must tile the data section exactly: sorted by (begin, end), each starts where the
  * previous ended, the first at 0, the last ends at data_len. */
 static mlp_status check_tiling(const ck_file *f, mlp_error *err) {
-    int order[T_COUNT] = {0, 1, 2};
-    for (int i = 1; i < T_COUNT; i++) /* insertion sort of three */
+    int order[T_COUNT], count = 0;
+    for (int k = 0; k < T_COUNT; k++)
+        if (f->t[k].present) order[count++] = k;
+    for (int i = 1; i < count; i++) /* insertion sort of at most four */
         for (int j = i; j > 0; j--) {
             const ck_tensor *a = &f->t[order[j - 1]], *b = &f->t[order[j]];
             if (a->begin < b->begin || (a->begin == b->begin && a->end <= b->end)) break;
@@ -346,7 +368,7 @@ static mlp_status check_tiling(const ck_file *f, mlp_error *err) {
             order[j - 1] = tmp;
         }
     uint64_t cursor = 0;
-    for (int i = 0; i < T_COUNT; i++) {
+    for (int i = 0; i < count; i++) {
         const ck_tensor *t = &f->t[order[i]];
         if (t->begin != cursor)
             return mlp_fail(err, MLP_ERR_FORMAT,
@@ -401,11 +423,14 @@ static mlp_status read_container(const uint8_t *buf, size_t len, json_doc *doc, 
             if (strcmp(m->key, tensor_names[k]) == 0 && m->key_len == strlen(tensor_names[k])) which = k;
         if (which < 0)
             return mlp_fail(err, MLP_ERR_FORMAT,
-                            "unexpected tensor \"%.60s\" (a checkpoint holds params, momentum and metrics)", m->key);
+                            "unexpected tensor \"%.60s\" (a checkpoint holds params, momentum, metrics and, with "
+                            "adam or adamw, moment2)",
+                            m->key);
         if ((st = read_tensor(m, which, f->data_len, &f->t[which], err))) return st;
     }
     for (int k = 0; k < T_COUNT; k++)
-        if (!f->t[k].present) return mlp_fail(err, MLP_ERR_FORMAT, "no tensor \"%s\"", tensor_names[k]);
+        if (!f->t[k].present && k != T_MOMENT2)
+            return mlp_fail(err, MLP_ERR_FORMAT, "no tensor \"%s\"", tensor_names[k]);
     if (!f->meta) return mlp_fail(err, MLP_ERR_FORMAT, "no __metadata__ (this is not an mlp checkpoint)");
     return check_tiling(f, err);
 }
@@ -524,6 +549,49 @@ static mlp_status same_f32(const ck_file *f, const char *key, float want, mlp_er
     return MLP_OK;
 }
 
+/* Same, for a setting that checkpoints written before it existed do not record: absent means `missing`. */
+static mlp_status same_str_or(const ck_file *f, const char *key, const char *missing, const char *want,
+                              mlp_error *err) {
+    if (!json_get(f->meta, key)) {
+        if (strcmp(missing, want) != 0)
+            return mlp_fail(err, MLP_ERR_ARG, "the checkpoint was written with %s %s but this run has %s %.80s", key,
+                            missing, key, want);
+        return MLP_OK;
+    }
+    return same_str(f, key, want, err);
+}
+
+static mlp_status same_f32_or(const ck_file *f, const char *key, float missing, float want, mlp_error *err) {
+    if (!json_get(f->meta, key)) {
+        if (memcmp(&missing, &want, sizeof want) != 0)
+            return mlp_fail(err, MLP_ERR_ARG, "the checkpoint was written with %s %.9g but this run has %s %.9g", key,
+                            (double)missing, key, (double)want);
+        return MLP_OK;
+    }
+    return same_f32(f, key, want, err);
+}
+
+/* The optimizer and the schedule (checkpoints from before them: sgd, constant, and the defaults). */
+static mlp_status check_same_rule(const ck_file *f, const mlp_train_cfg *c, mlp_error *err) {
+    const mlp_train_cfg d = mlp_train_cfg_default();
+    char want[32], dflt[32];
+    mlp_status st;
+    if ((st = same_str_or(f, "optimizer", mlp_optim_name(d.optim), mlp_optim_name(c->optim), err)) ||
+        (st = same_str_or(f, "nesterov", "false", c->nesterov ? "true" : "false", err)) ||
+        (st = same_f32_or(f, "beta1", d.beta1, c->beta1, err)) || (st = same_f32_or(f, "beta2", d.beta2, c->beta2, err)) ||
+        (st = same_f32_or(f, "eps", d.eps, c->eps, err)) ||
+        (st = same_str_or(f, "schedule", mlp_schedule_name(d.schedule), mlp_schedule_name(c->schedule), err)) ||
+        (st = same_f32_or(f, "step_gamma", d.step_gamma, c->step_gamma, err)) ||
+        (st = same_f32_or(f, "min_lr", d.min_lr, c->min_lr, err)))
+        return st;
+    snprintf(want, sizeof want, "%d", c->warmup_epochs);
+    snprintf(dflt, sizeof dflt, "%d", d.warmup_epochs);
+    if ((st = same_str_or(f, "warmup_epochs", dflt, want, err))) return st;
+    snprintf(want, sizeof want, "%d", c->step_epochs);
+    snprintf(dflt, sizeof dflt, "%d", d.step_epochs);
+    return same_str_or(f, "step_epochs", dflt, want, err);
+}
+
 /* ================================================================== reading: the whole */
 
 /* Everything decoded from a checkpoint, held apart until it is all checked. */
@@ -575,7 +643,7 @@ static mlp_status check_same_run(const ck_file *f, const mlp_trainer *t, mlp_err
         (st = same_f32(f, "init_std", c->init_std, err)))
         return st;
     snprintf(buf, sizeof buf, "%" PRIu64, c->seed);
-    if ((st = same_str(f, "seed", buf, err))) return st;
+    if ((st = same_str(f, "seed", buf, err)) || (st = check_same_rule(f, c, err))) return st;
     snprintf(buf, sizeof buf, "%d", t->train->n);
     if ((st = same_str(f, "train_n", buf, err))) return st;
     snprintf(buf, sizeof buf, "%d", t->train->dim);
@@ -635,7 +703,17 @@ static mlp_status read_state(const ck_file *f, const mlp_trainer *t, int max_his
                             e + 1);
     }
     const size_t n = t->net->n_params;
+    const ck_tensor *m2 = &f->t[T_MOMENT2];
+    if (m2->present != has_moment2(&t->cfg))
+        return mlp_fail(err, MLP_ERR_FORMAT, "the checkpoint %s a tensor moment2, which the %s optimizer %s",
+                        m2->present ? "has" : "lacks", mlp_optim_name(t->cfg.optim),
+                        m2->present ? "does not keep" : "needs");
+    if (m2->present && m2->dim[0] != n)
+        return mlp_fail(err, MLP_ERR_FORMAT, "tensor moment2 holds %" PRIu64 " values but the network has %zu parameters",
+                        m2->dim[0], n);
     for (size_t i = 0; i < n; i++) {
+        if (m2->present && !(load_f32(f->data + m2->begin + 4 * i) >= 0 && isfinite(load_f32(f->data + m2->begin + 4 * i))))
+            return mlp_fail(err, MLP_ERR_FORMAT, "tensor moment2 holds a negative, NaN or infinite value at index %zu", i);
         if (!isfinite(load_f32(f->data + p->begin + 4 * i)))
             return mlp_fail(err, MLP_ERR_FORMAT, "tensor params holds a NaN or infinite value at index %zu", i);
         if (!isfinite(load_f32(f->data + m->begin + 4 * i)))
@@ -670,6 +748,7 @@ mlp_status mlp_checkpoint_parse(const uint8_t *buf, size_t len, mlp_trainer *t, 
         for (size_t i = 0; i < net->n_params; i++) {
             net->params[i] = load_f32(f.data + f.t[T_PARAMS].begin + 4 * i);
             net->momentum[i] = load_f32(f.data + f.t[T_MOMENTUM].begin + 4 * i);
+            net->moment2[i] = f.t[T_MOMENT2].present ? load_f32(f.data + f.t[T_MOMENT2].begin + 4 * i) : 0.0f;
         }
         mlp_net_params_changed(net);
         t->epochs_done = (int)s.epochs_done;
