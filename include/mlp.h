@@ -243,6 +243,9 @@ typedef struct mlp_net {
  * mlp_net_set_exec. Release with mlp_net_free (which zeroes *net; net must not be NULL). */
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err);
 void mlp_net_free(mlp_net *net);
+/* The bytes mlp_net_create(arch, max_batch) allocates (parameters, gradients, optimizer state, workspace), or 0 for
+ * an invalid arch: what a network will cost, known before it is created (docs/ROBUSTNESS.md, memory bounds). */
+size_t mlp_net_bytes(const mlp_arch *arch, int max_batch);
 /* W = randn * init_std (from rng), b = 0, momentum = moment2 = 0. */
 void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng);
 /* Call after writing net->params directly (loading a model): refreshes derived state (wt). */
@@ -426,6 +429,12 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_
 /* Read a safetensors model file: fills meta and creates *net (mlp_net_create with max_batch) holding the
  * parameters. Accepts any tensor order and extra metadata keys; checks dtype, shapes and offsets. */
 mlp_status mlp_model_load(const char *path, mlp_net *net, int max_batch, mlp_model_meta *meta, mlp_error *err);
+/* Same, refusing (MLP_ERR_NOMEM, before any allocation) a model whose network would take more than max_bytes
+ * (mlp_net_bytes for max_batch rows, computed from the file's header). mlp_model_load and mlp_model_parse use
+ * MLP_MEMORY_LIMIT_DEFAULT. A model file is plain safetensors: a gzip-compressed file is refused. */
+#define MLP_MEMORY_LIMIT_DEFAULT ((size_t)2 << 30) /* 2 GiB */
+mlp_status mlp_model_load_limit(const char *path, mlp_net *net, int max_batch, size_t max_bytes,
+                                mlp_model_meta *meta, mlp_error *err);
 /* Same from memory (for fuzzing and tests). */
 mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, mlp_model_meta *meta,
                            mlp_error *err);

@@ -19,6 +19,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -682,4 +685,406 @@ TEST(robust_valgrind_short_run) {
             mlp_bin(), run);
     CHECK_MSG(st == 0, "valgrind (resume): exit %d:\n%s", st, out);
 #endif
+}
+
+/* ------------------------------------------------------------------ issue 11: what the adversarial pass found
+ *
+ * Each test below failed before its fix: (1) a model of fewer than 10 classes overflowed the confusion matrix;
+ * (2) two processes wrote one run folder; (3) a FIFO as input hung forever; (4) a NaN in a model evaluated to a
+ * loss of 0; (5) small files made large allocations. */
+
+/* A model file of arch (widths given, gelu) with weights w = 0.01 * ((i * 7) % 13 - 6), biases 0. */
+static void write_model(const char *path, const int *widths, int n_layers) {
+    mlp_arch arch;
+    memset(&arch, 0, sizeof arch);
+    arch.n_layers = n_layers;
+    arch.act = MLP_ACT_GELU;
+    for (int l = 0; l <= n_layers; l++) arch.width[l] = widths[l];
+    mlp_net net;
+    mlp_error err;
+    CHECK_MSG(mlp_net_create(&net, &arch, 1, &err) == MLP_OK, "%s", err.msg);
+    for (size_t i = 0; i < net.n_params; i++) net.params[i] = 0.01f * (float)((int)(i * 7 % 13) - 6);
+    CHECK_MSG(mlp_model_save(path, &net, NULL, &err) == MLP_OK, "%s", err.msg);
+    mlp_net_free(&net);
+}
+
+/* The tiny dataset with t10k labels i % k (so that a model of k classes knows them all). */
+static void tiny_dataset_classes(const char *dir, int k) {
+    static uint8_t lab[8 + 200];
+    tiny_dataset(dir);
+    idx_labels(lab, 50);
+    for (int i = 0; i < 50; i++) lab[8 + i] = (uint8_t)(i % k);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    unlink(path);
+    write_bytes(dir, "t10k-labels-idx1-ubyte", lab, 8 + 50);
+}
+
+TEST(robust_eval_any_class_count) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], data5[700], model[700];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    snprintf(data5, sizeof data5, "%s/data5", tmp);
+    mkdir(data, 0755);
+    mkdir(data5, 0755);
+    tiny_dataset(data);             /* labels 0..9 */
+    tiny_dataset_classes(data5, 5); /* labels 0..4 */
+    /* 64-4-5 on labels 0..9: refused before any work, naming the labels file, the label and its index */
+    snprintf(model, sizeof model, "%s/m5.safetensors", tmp);
+    write_model(model, (const int[]){64, 4, 5}, 2);
+    int st = sh(out, sizeof out, "%s eval '%s' --data '%s'", mlp_bin(), model, data);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "t10k-labels-idx1-ubyte");
+    CHECK_CONTAINS(out, "label 5 at index 5");
+    CHECK_CONTAINS(out, "5 classes");
+    /* the library says the same to any caller */
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    mlp_dataset test;
+    CHECK(mlp_model_load(model, &net, 100, &meta, &err) == MLP_OK);
+    CHECK(mlp_dataset_load_dir(NULL, &test, data, meta.scaling, &err) == MLP_OK);
+    int conf[25];
+    double loss, acc;
+    CHECK_INT(mlp_evaluate(&net, &meta.loss, &test, &loss, &acc, conf, &err), MLP_ERR_ARG);
+    CHECK_CONTAINS(err.msg, "label 5 of image 5");
+    mlp_dataset_free(&test);
+    /* on labels 0..4 it evaluates: a 5 x 5 matrix whose rows hold each class's 10 images */
+    CHECK(mlp_dataset_load_dir(NULL, &test, data5, meta.scaling, &err) == MLP_OK);
+    CHECK_MSG(mlp_evaluate(&net, &meta.loss, &test, &loss, &acc, conf, &err) == MLP_OK, "%s", err.msg);
+    int diag = 0;
+    for (int r = 0; r < 5; r++) {
+        int row = 0;
+        for (int c = 0; c < 5; c++) row += conf[r * 5 + c];
+        CHECK_INT(row, 10);
+        diag += conf[r * 5 + r];
+    }
+    CHECK_NEAR(acc, diag / 50.0, 1e-12);
+    mlp_dataset_free(&test);
+    mlp_net_free(&net);
+    st = sh(out, sizeof out, "%s eval '%s' --data '%s'", mlp_bin(), model, data5);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "    4"); /* the last column */
+    /* 64-4-12 on labels 0..9: 12 columns and rows printed (not cut at 10) */
+    snprintf(model, sizeof model, "%s/m12.safetensors", tmp);
+    write_model(model, (const int[]){64, 4, 12}, 2);
+    st = sh(out, sizeof out, "%s eval '%s' --data '%s'", mlp_bin(), model, data);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "    10    11\n");
+    CHECK_CONTAINS(out, "\n   11");
+    /* predict with 5 classes: 5 scores */
+    snprintf(model, sizeof model, "%s/m5.safetensors", tmp);
+    char pgm[700];
+    snprintf(pgm, sizeof pgm, "%s/d.pgm", tmp);
+    FILE *f = fopen(pgm, "wb");
+    fprintf(f, "P5 8 8 255\n");
+    for (int i = 0; i < 64; i++) fputc(i * 3, f);
+    fclose(f);
+    st = sh(out, sizeof out, "%s predict --scores '%s' '%s'", mlp_bin(), model, pgm);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
+    int fields = 0;
+    for (char *p = strchr(out, ':'); p && *p && *p != '\n'; p++) fields += *p == ' ';
+    CHECK_INT(fields, 1 + 5); /* the class, then 5 scores */
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The binary's absolute path, for commands run in another folder. */
+static const char *abs_bin(void) {
+    static char path[4096];
+    char cwd[2048];
+    if (mlp_bin()[0] == '/' || !getcwd(cwd, sizeof cwd)) snprintf(path, sizeof path, "%s", mlp_bin());
+    else snprintf(path, sizeof path, "%s/%s", cwd, mlp_bin());
+    return path;
+}
+
+/* pid of a background `mlp train` started by sh (its output discarded) */
+static long start_background(const char *fmt, const char *a, const char *b, const char *c) {
+    char out[64], cmd[4096];
+    snprintf(cmd, sizeof cmd, fmt, a, b, c);
+    if (sh(out, sizeof out, "%s >/dev/null 2>&1 & echo $!", cmd) != 0) return 0;
+    return strtol(out, NULL, 10);
+}
+
+TEST(robust_run_folder_has_one_owner) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], run[700], lock[800];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    snprintf(lock, sizeof lock, "%s/.mlp.lock", run);
+    mkdir(data, 0755);
+    tiny_dataset(data);
+    /* a long run holds the folder */
+    long pid = start_background("'%s' train --data '%s' --out '%s' --hidden 4 --batch 50 --epochs 1000000 --quiet",
+                                mlp_bin(), data, run);
+    CHECK(pid > 0);
+    for (int i = 0; i < 200 && !exists_in(run, "metrics.csv"); i++) sleep_ms(50);
+    CHECK(exists_in(run, "metrics.csv"));
+    char pidtext[32];
+    snprintf(pidtext, sizeof pidtext, "process %ld", pid);
+    /* a second train on it, with --force, or a --resume: exit 1 naming the holder, nothing touched */
+    const char *second[] = {"train --data '%s' --out '%s' --hidden 4 --epochs 1",
+                            "train --data '%s' --out '%s' --hidden 4 --epochs 1 --force", "train --data '%s' --resume '%s'"};
+    for (int k = 0; k < 3; k++) {
+        char args[2048], cmd[4096];
+        snprintf(args, sizeof args, second[k], data, run);
+        snprintf(cmd, sizeof cmd, "'%s' %s", mlp_bin(), args);
+        int st = sh(out, sizeof out, "%s", cmd);
+        CHECK_MSG(st == 1, "%s: exit %d: %s", args, st, out);
+        CHECK_CONTAINS(out, pidtext);
+        CHECK_CONTAINS(out, "in use");
+    }
+    CHECK(exists_in(run, "config.json") && exists_in(run, "checkpoint.safetensors"));
+    /* the holder dies without cleaning up: its lock goes with it, and --resume takes the folder over */
+    kill((pid_t)pid, SIGKILL);
+    waitpid((pid_t)pid, NULL, 0);
+    for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++) sleep_ms(20);
+    CHECK(path_exists(lock)); /* left behind by kill -9 */
+    int st = sh(out, sizeof out, "{ timeout --preserve-status -s TERM 1 '%s' train --resume '%s' --quiet; echo status=$?; }",
+                mlp_bin(), run);
+    CHECK_MSG(strstr(out, "status=143"), "resume after kill -9: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "SIGTERM");
+    CHECK(!path_exists(lock)); /* removed by its holder at exit */
+    CHECK_INT(temp_files_in(run), 0);
+
+    /* default run names: two runs started together get two folders */
+    char cwd[700];
+    snprintf(cwd, sizeof cwd, "%s/cwd", tmp);
+    mkdir(cwd, 0755);
+    st = sh(out, sizeof out,
+            "cd '%s' && for i in 1 2 3; do '%s' train --data '%s' --hidden 4 --batch 50 --epochs 2 --quiet & done; "
+            "wait; ls runs | wc -l; ls runs/*/model.safetensors | wc -l",
+            cwd, abs_bin(), data);
+    CHECK_MSG(strstr(out, "3\n3\n") != NULL, "three runs, three folders, three models: %s", out);
+}
+
+TEST(robust_atomic_write_temp_is_its_own) {
+    const char *tmp = check_tmpdir();
+    char path[700], other[800];
+    mlp_error err;
+    snprintf(path, sizeof path, "%s/file", tmp);
+    /* another writer's temporary file under the name an older mlp used (path.tmp.PID): left alone */
+    snprintf(other, sizeof other, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(other, "wb");
+    fputs("other", f);
+    fclose(f);
+    snprintf(other + strlen(other), sizeof other - strlen(other), ".0"); /* and the first name this one tries */
+    f = fopen(other, "wb");
+    fputs("other", f);
+    fclose(f);
+    CHECK_MSG(mlp_write_file_atomic(path, "mine", 4, &err) == MLP_OK, "%s", err.msg);
+    char *text = check_read_text(path);
+    CHECK(text && !strcmp(text, "mine"));
+    free(text);
+    text = check_read_text(other);
+    CHECK(text && !strcmp(text, "other"));
+    free(text);
+    other[strlen(other) - 2] = '\0';
+    text = check_read_text(other);
+    CHECK(text && !strcmp(text, "other"));
+    free(text);
+}
+
+TEST(robust_only_regular_files_are_read) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], fifo[700], model[700], fdata[700];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    snprintf(fdata, sizeof fdata, "%s/fifodata", tmp);
+    snprintf(fifo, sizeof fifo, "%s/fifo", tmp);
+    snprintf(model, sizeof model, "%s/m.safetensors", tmp);
+    mkdir(data, 0755);
+    mkdir(fdata, 0755);
+    tiny_dataset(data);
+    tiny_dataset(fdata);
+    CHECK(mkfifo(fifo, 0644) == 0);
+    write_model(model, (const int[]){64, 4, 10}, 2);
+    char labels[800];
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", fdata);
+    unlink(labels);
+    CHECK(mkfifo(labels, 0644) == 0);
+    /* each must fail at once (timeout's 124 would mean a hang), exit 1, and say what the path is */
+    static const struct {
+        const char *fmt, *phrase;
+    } cases[] = {
+        {"eval '%1$s/fifo' --data '%1$s/data'", "FIFO"},
+        {"info '%1$s/fifo'", "FIFO"},
+        {"info /dev/null", "character device"},
+        {"info '%1$s'", "folder"},
+        {"predict '%1$s/m.safetensors' '%1$s/fifo'", "FIFO"},
+        {"predict '%1$s/m.safetensors' /dev/zero", "character device"},
+        {"eval '%1$s/m.safetensors' --data '%1$s/fifodata'", "FIFO"},
+        {"train --data '%1$s/fifodata' --out '%1$s/r1' --epochs 1", "FIFO"},
+        {"train --data '%1$s/data' --init '%1$s/fifo' --out '%1$s/r2' --hidden 4 --epochs 1", "FIFO"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char args[2048];
+        snprintf(args, sizeof args, cases[i].fmt, tmp);
+        int st = sh(out, sizeof out, "timeout 10 '%s' %s", mlp_bin(), args);
+        CHECK_MSG(st == 1, "%s: exit %d: %s", args, st, out);
+        CHECK_MSG(strstr(out, cases[i].phrase) && strstr(out, "not a regular file"), "%s: %s", args, out);
+    }
+    CHECK(!exists_in(tmp, "r1") && !exists_in(tmp, "r2"));
+}
+
+/* Overwrite the 4 bytes at the data-section offset of tensor `name` + 4 * index with bits. */
+static void poke_tensor(const char *path, const char *name, size_t index, size_t elem, const void *bits) {
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (!f) return;
+    uint8_t head[8];
+    CHECK(fread(head, 1, 8, f) == 8);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | head[i];
+    char *json = malloc(n + 1);
+    CHECK(fread(json, 1, n, f) == n);
+    json[n] = '\0';
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\"", name);
+    const char *p = strstr(json, key);
+    CHECK(p != NULL);
+    p = p ? strstr(p, "data_offsets") : NULL;
+    unsigned long long begin = 0;
+    CHECK(p && sscanf(p, "data_offsets\":[%llu", &begin) == 1);
+    fseek(f, (long)(8 + n + begin + index * elem), SEEK_SET);
+    CHECK(fwrite(bits, 1, elem, f) == elem);
+    fclose(f);
+    free(json);
+}
+
+TEST(robust_non_finite_tensors_refused) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], model[700], run[700], ckpt[800];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    snprintf(model, sizeof model, "%s/nan.safetensors", tmp);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    mkdir(data, 0755);
+    tiny_dataset(data);
+    write_model(model, (const int[]){64, 4, 10}, 2);
+    const float nan = NAN, inf = INFINITY;
+    poke_tensor(model, "fc1.weight", 70, 4, &nan); /* row 1, column 6 */
+    mlp_net net;
+    mlp_error err;
+    CHECK_INT(mlp_model_load(model, &net, 1, NULL, &err), MLP_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "tensor fc1.weight holds a NaN at index 70 (row 1, column 6)");
+    const char *cmds[] = {"eval '%s' --data '%s'", "predict '%s' '%s/data/x.pgm'",
+                          "train --init '%s' --data '%s/data' --hidden 4 --epochs 1 --out never"};
+    char pgm[800];
+    snprintf(pgm, sizeof pgm, "%s/x.pgm", data);
+    write_bytes(data, "x.pgm", "P5 8 8 255\n0000000000000000000000000000000000000000000000000000000000000000", 75);
+    for (int k = 0; k < 3; k++) {
+        char args[2048];
+        snprintf(args, sizeof args, cmds[k], model, k == 0 ? data : tmp);
+        int st = sh(out, sizeof out, "cd '%s' && '%s' %s", tmp, abs_bin(), args);
+        CHECK_MSG(st == 1, "%s: exit %d: %s", args, st, out);
+        CHECK_CONTAINS(out, "fc1.weight holds a NaN at index 70");
+    }
+    CHECK(!exists_in(tmp, "never"));
+    write_model(model, (const int[]){64, 4, 10}, 2);
+    poke_tensor(model, "fc2.bias", 3, 4, &inf);
+    CHECK_INT(mlp_model_load(model, &net, 1, NULL, &err), MLP_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "tensor fc2.bias holds an infinite value at index 3");
+    /* a checkpoint whose metrics hold a NaN: --resume refuses it, naming the tensor and index */
+    int st = sh(out, sizeof out, "'%s' train --data '%s' --out '%s' --hidden 4 --batch 50 --epochs 2 --quiet", mlp_bin(),
+                data, run);
+    CHECK_MSG(st == 0, "%s", out);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", run);
+    const double dnan = NAN;
+    poke_tensor(ckpt, "metrics", 7 + 3, 8, &dnan); /* epoch 2's test_loss */
+    sh(out, sizeof out, "sed -i 's/\"epochs\": 2/\"epochs\": 3/' '%s/config.json'", run);
+    st = sh(out, sizeof out, "'%s' train --resume '%s' --quiet", mlp_bin(), run);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "tensor metrics holds a NaN at index 10 (row 1, column 3)");
+}
+
+TEST(robust_memory_is_bounded) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], model[700];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    snprintf(model, sizeof model, "%s/wide.safetensors", tmp);
+    mkdir(data, 0755);
+    tiny_dataset(data);
+    /* a 11.5 MB model whose network takes GBs for batches of 1000 rows: refused from its header */
+    write_model(model, (const int[]){64, 1, 262144, 10}, 3);
+    mlp_arch arch = {3, {64, 1, 262144, 10}, MLP_ACT_GELU};
+    const size_t need = mlp_net_bytes(&arch, 1000);
+    CHECK(need > ((size_t)2 << 30));
+    int st = sh(out, sizeof out, "'%s' eval '%s' --data '%s'", mlp_bin(), model, data);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "memory limit of 2048.0 MiB");
+    CHECK_CONTAINS(out, "--max-memory");
+    /* the limit is exact: mlp_net_bytes is what the network takes */
+    mlp_net net;
+    mlp_error err;
+    const size_t one = mlp_net_bytes(&arch, 1);
+    CHECK(one >= sizeof(float) * 4 * (64 + 1 + 2 * 262144 + 262144 * 10 + 10));
+    CHECK_INT(mlp_model_load_limit(model, &net, 1, one - 1, NULL, &err), MLP_ERR_NOMEM);
+    CHECK_MSG(mlp_model_load_limit(model, &net, 1, one, NULL, &err) == MLP_OK, "%s", err.msg);
+    mlp_net_free(&net);
+    st = sh(out, sizeof out, "'%s' eval '%s' --data '%s' --max-memory 1K", mlp_bin(), model, data);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "memory limit of 0.0 MiB");
+    st = sh(out, sizeof out, "'%s' train --data '%s' --hidden 1,65536 --epochs 1 --out '%s/w' --max-memory 512M",
+            mlp_bin(), data, tmp);
+    CHECK_MSG(st == 1 && strstr(out, "--max-memory"), "exit %d: %s", st, out);
+    CHECK(!exists_in(tmp, "w"));
+
+    /* a gzip file named .safetensors: refused as it is, never inflated */
+    static uint8_t zeros[1 << 20];
+    write_gz(tmp, "zeros.safetensors", zeros, sizeof zeros);
+    st = sh(out, sizeof out, "'%s' info '%s/zeros.safetensors'", mlp_bin(), tmp);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "gzip-compressed");
+
+    /* a gzip labels file declaring 50 labels but inflating to 256 MB: stops at the declared size. Under a
+     * 160 MB address-space limit (not with sanitizers, which reserve terabytes) it can only pass that way. */
+    char big[700];
+    snprintf(big, sizeof big, "%s/big", tmp);
+    mkdir(big, 0755);
+    tiny_dataset(big);
+    char path[800];
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", big);
+    gzFile g = gzopen(path, "wb9");
+    uint8_t lab[8 + 50];
+    idx_labels(lab, 50);
+    gzwrite(g, lab, sizeof lab);
+    for (int i = 0; i < 256; i++) gzwrite(g, zeros, sizeof zeros);
+    gzclose(g);
+    snprintf(model, sizeof model, "%s/m.safetensors", tmp);
+    write_model(model, (const int[]){64, 4, 10}, 2);
+#ifdef SANITIZED
+    st = sh(out, sizeof out, "'%s' eval '%s' --data '%s'", mlp_bin(), model, big);
+#else
+    st = sh(out, sizeof out, "ulimit -v 160000; '%s' eval '%s' --data '%s' --threads 1", mlp_bin(), model, big);
+#endif
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "holds more than the 58 bytes its header declares");
+
+    /* gzip followed by garbage */
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", big);
+    g = gzopen(path, "wb");
+    gzwrite(g, lab, sizeof lab);
+    gzclose(g);
+    FILE *f = fopen(path, "ab");
+    fputs("garbage", f);
+    fclose(f);
+    st = sh(out, sizeof out, "'%s' eval '%s' --data '%s'", mlp_bin(), model, big);
+    CHECK_MSG(st == 1, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "trailing bytes after the end of the gzip data");
+    /* two concatenated members are one valid gzip file */
+    g = gzopen(path, "wb");
+    gzwrite(g, lab, 20);
+    gzclose(g);
+    g = gzopen(path, "ab");
+    gzwrite(g, lab + 20, sizeof lab - 20);
+    gzclose(g);
+    st = sh(out, sizeof out, "'%s' eval '%s' --data '%s'", mlp_bin(), model, big);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
 }

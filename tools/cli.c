@@ -1,6 +1,7 @@
 /* cli.c - helpers shared by the subcommands (see cli.h). */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -39,7 +40,14 @@ void die_err(const mlp_error *err) { die("%s", err->msg); }
 
 /* ------------------------------------------------------------------ option values */
 
+/* strtod and strtol skip leading white space but stop at trailing; accept neither. */
+static void no_space(const char *opt, const char *s) {
+    if (*s && (isspace((unsigned char)*s) || isspace((unsigned char)s[strlen(s) - 1])))
+        die_usage("%s: '%s' must be a value without spaces", opt, s);
+}
+
 double parse_double(const char *opt, const char *s, double lo, double hi) {
+    no_space(opt, s);
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -50,6 +58,7 @@ double parse_double(const char *opt, const char *s, double lo, double hi) {
 }
 
 long parse_long(const char *opt, const char *s, long lo, long hi) {
+    no_space(opt, s);
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -59,12 +68,38 @@ long parse_long(const char *opt, const char *s, long lo, long hi) {
 }
 
 uint64_t parse_u64(const char *opt, const char *s) {
+    no_space(opt, s);
     char *end;
     errno = 0;
     if (*s == '-') die_usage("%s: '%s' must be a non-negative integer", opt, s);
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || *end != '\0' || errno == ERANGE) die_usage("%s: '%s' is not a non-negative integer", opt, s);
     return (uint64_t)v;
+}
+
+/* "4G", "512M", "1.5G", "65536" (bytes; K, M, G, T are powers of 1024, an optional trailing B or iB). */
+size_t parse_size(const char *opt, const char *s) {
+    char *end;
+    errno = 0;
+    double v = (*s >= '0' && *s <= '9') || *s == '.' ? strtod(s, &end) : -1;
+    if (v < 0 || errno == ERANGE || !isfinite(v)) die_usage("%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
+    double unit = 1;
+    const char *u = "KMGT";
+    if (*end && strchr(u, *end)) {
+        for (const char *p = u; *p; p++) {
+            unit *= 1024;
+            if (*p == *end) break;
+        }
+        end++;
+        if (*end == 'i') end++;
+        if (*end == 'B') end++;
+    } else if (*end == 'B') {
+        end++;
+    }
+    if (*end != '\0') die_usage("%s: '%s' is not a size (e.g. 512M, 4G; units K, M, G, T)", opt, s);
+    v *= unit;
+    if (v < 1 || v > 1e18) die_usage("%s: %s is out of range [1, 1e18 bytes]", opt, s);
+    return (size_t)v;
 }
 
 int opts_next(opts *o) {

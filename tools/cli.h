@@ -22,6 +22,7 @@ void die_err(const mlp_error *err);
 double parse_double(const char *opt, const char *s, double lo, double hi);
 long parse_long(const char *opt, const char *s, long lo, long hi);
 uint64_t parse_u64(const char *opt, const char *s);
+size_t parse_size(const char *opt, const char *s); /* bytes: 65536, 512M, 4G (powers of 1024) */
 
 /* Option iterator: accepts "--name value" and "--name=value". */
 typedef struct {

@@ -16,11 +16,39 @@
 
 /* ------------------------------------------------------------------ eval, predict, info */
 
+/* The model, refused before any allocation when its network would need more than max_memory bytes. */
 static void load_model_or_die(const char *path, mlp_net *net, mlp_model_meta *meta, int max_batch,
-                              int threads, mlp_kernels kernels) {
+                              int threads, mlp_kernels kernels, size_t max_memory) {
     mlp_error err;
-    if (mlp_model_load(path, net, max_batch, meta, &err)) die_err(&err);
+    mlp_status st = mlp_model_load_limit(path, net, max_batch, max_memory, meta, &err);
+    if (st == MLP_ERR_NOMEM) die("%s; raise the limit with --max-memory SIZE (e.g. 8G)", err.msg);
+    if (st) die_err(&err);
     if (mlp_net_set_exec(net, threads, kernels, &err)) die_usage("%s", err.msg);
+}
+
+/* The data file of a split as mlp_dataset_load_dir finds it (raw, else .gz), for messages. */
+static void split_file(char *buf, size_t size, const char *dir, const char *name) {
+    struct stat sb;
+    snprintf(buf, size, "%s/%s", dir, name);
+    if (stat(buf, &sb) != 0) snprintf(buf, size, "%s/%s.gz", dir, name);
+}
+
+/* Before any work: the model must take the data's images, and know every label (labels index the loss and
+ * the K x K confusion matrix). The error names the file, the label and its index. */
+static void check_model_fits_data(const char *model, const mlp_net *net, const mlp_dataset *ds, const char *dir) {
+    const int K = net->arch.width[net->arch.n_layers];
+    char file[4200];
+    if (ds->dim != net->arch.width[0]) {
+        split_file(file, sizeof file, dir, "t10k-images-idx3-ubyte");
+        die("%s: images of %dx%d (%d pixels), but the model %s takes %d inputs", file, ds->rows, ds->cols, ds->dim,
+            model, net->arch.width[0]);
+    }
+    for (int i = 0; i < ds->n; i++)
+        if (ds->y[i] >= K) {
+            split_file(file, sizeof file, dir, "t10k-labels-idx1-ubyte");
+            die("%s: label %d at index %d, but the model %s has %d classes (0..%d): it was not trained on this data",
+                file, ds->y[i], i, model, K, K - 1);
+        }
 }
 
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -34,18 +62,22 @@ static const char *class_name(const char *dataset, int k) {
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *dataset = NULL;
+    size_t max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     int threads = 1;
     mlp_kernels kernels = kernels_from_env();
     opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             printf("usage: mlp eval MODEL [--data DIR] [--dataset mnist|fashion-mnist] [--threads N]\n"
-                   "Prints test loss (the model's loss), accuracy and the confusion matrix (rows: true label).\n");
+                   "                [--max-memory SIZE]\n"
+                   "Prints test loss (the model's loss), accuracy and the confusion matrix (rows: true label).\n"
+                   "  --max-memory SIZE  refuse a model whose network needs more (default 2G; e.g. 512M, 8G)\n");
             return 0;
         } else if (is(&o, "--data")) data = opts_value(&o);
         else if (is(&o, "--dataset")) dataset = check_dataset(opts_value(&o));
         else if (is(&o, "--threads")) threads = (int)parse_long(o.name, opts_value(&o), 1, 256);
         else if (is(&o, "--kernels")) kernels = parse_kernels(o.name, opts_value(&o));
+        else if (is(&o, "--max-memory")) max_memory = parse_size(o.name, opts_value(&o));
         else if (o.name[0] == '-' && o.name[1]) die_usage("eval: unknown option '%s'", o.name);
         else if (!model) model = o.name;
         else die_usage("eval: unexpected argument '%s' (one MODEL only)", o.name);
@@ -54,12 +86,13 @@ int cmd_eval(int argc, char **argv) {
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
-    load_model_or_die(model, &net, &meta, 1000, threads, kernels);
+    load_model_or_die(model, &net, &meta, 1000, threads, kernels, max_memory);
     if (!dataset) dataset = meta.dataset[0] ? meta.dataset : "mnist";
     char dir[4096];
     data_dir(dir, sizeof dir, data, dataset);
     mlp_dataset test;
     if (mlp_dataset_load_dir(NULL, &test, dir, meta.scaling, &err)) die_err(&err);
+    check_model_fits_data(model, &net, &test, dir);
     const int K = net.arch.width[net.arch.n_layers];
     int *conf = calloc((size_t)K * (size_t)K, sizeof(int));
     double loss, acc;
@@ -71,11 +104,11 @@ int cmd_eval(int argc, char **argv) {
     printf("test set %s (%d images)\n", dir, test.n);
     printf("test loss %.6f\ntest accuracy %.4f (%ld of %d)\n\n", loss, acc, lround(acc * test.n), test.n);
     printf("confusion matrix (rows: true label, columns: predicted)\n     ");
-    for (int k = 0; k < 10 && k < K; k++) printf(" %5d", k);
+    for (int k = 0; k < K; k++) printf(" %5d", k);
     printf("\n");
-    for (int r = 0; r < 10 && r < K; r++) {
+    for (int r = 0; r < K; r++) {
         printf("%5d", r);
-        for (int k = 0; k < 10 && k < K; k++) printf(" %5d", conf[r * K + k]);
+        for (int k = 0; k < K; k++) printf(" %5d", conf[r * K + k]);
         printf("\n");
     }
     if (class_name(dataset, 0)) {
@@ -125,6 +158,7 @@ static void predict_usage(void) {
            "  --prepare MODE    mnist | fashion-mnist | whole (default: by the model's dataset)\n"
            "  --invert MODE     auto | yes | no (default auto)\n"
            "  --scores          the former format: FILE: CLASS SCORE0 ... SCORE9 (raw scores, logits)\n"
+           "  --max-memory SIZE refuse a model whose network needs more (default 2G; e.g. 512M, 8G)\n"
            "  --kernels PATH    auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n");
 }
 
@@ -195,6 +229,7 @@ int cmd_predict(int argc, char **argv) {
     mlp_kernels kernels = kernels_from_env();
     mlp_invert invert = MLP_INVERT_AUTO;
     mlp_prepare prepare = MLP_PREPARE_MNIST;
+    size_t max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     if (!args) die("out of memory");
     opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
     while (opts_next(&o)) {
@@ -217,6 +252,7 @@ int cmd_predict(int argc, char **argv) {
         else if (is(&o, "--scores")) raw = 1;
         else if (is(&o, "--out")) out_csv = opts_value(&o);
         else if (is(&o, "--force")) force = 1;
+        else if (is(&o, "--max-memory")) max_memory = parse_size(o.name, opts_value(&o));
         else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
         else if (!model) model = o.name;
         else args[n_args++] = o.name;
@@ -229,7 +265,7 @@ int cmd_predict(int argc, char **argv) {
     mlp_net net;
     mlp_model_meta meta;
     mlp_error err;
-    load_model_or_die(model, &net, &meta, 1, 1, kernels);
+    load_model_or_die(model, &net, &meta, 1, 1, kernels, max_memory);
     const int dim = net.arch.width[0], K = net.arch.width[net.arch.n_layers];
     int side = (int)lround(sqrt((double)dim));
     if (side * side != dim) die("%s: the model takes %d inputs, not a square picture", model, dim);
@@ -384,14 +420,15 @@ int cmd_predict(int argc, char **argv) {
 }
 
 int cmd_info(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: mlp info MODEL\nPrints the architecture and metadata of a model file.\n");
-        return argc < 2 ? EXIT_USAGE : 0;
+        return 0;
     }
+    if (argc < 2) die_usage("info: which model? usage: mlp info MODEL");
     if (argc > 2) die_usage("info: one MODEL only");
     mlp_net net;
     mlp_model_meta meta;
-    load_model_or_die(argv[1], &net, &meta, 1, 1, MLP_KERNELS_AUTO);
+    load_model_or_die(argv[1], &net, &meta, 1, 1, MLP_KERNELS_AUTO, MLP_MEMORY_LIMIT_DEFAULT);
     char archs[256];
     mlp_arch_format(&net.arch, archs, sizeof archs);
     printf("file          %s\n", argv[1]);

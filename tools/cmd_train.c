@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "mpi_util.h"
 #include "progress.h"
+#include "runlock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +43,7 @@ typedef struct train_opts {
     mlp_kernels kernels;
     int kernels_set;
     int force, quiet, json;
+    size_t max_memory; /* bytes the network may take (--max-memory) */
     const char *fixing_opt; /* the first option given that defines the run (refused with --resume) */
     /* values read from config.json by --resume live here */
     char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096];
@@ -88,6 +90,7 @@ static void train_usage(FILE *f) {
             "  --threads N            threads (default 2); results are identical for any N\n"
             "  --kernels PATH         auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n"
             "  --out DIR              run folder (default runs/<time>-<dataset>-<arch>-<act>-<loss>)\n"
+            "  --max-memory SIZE      refuse a network that needs more memory (default 2G; e.g. 512M, 8G)\n"
             "  --force                reuse a run folder that already holds a run (its run files are replaced)\n"
             "  --resume DIR           continue the run in DIR from its checkpoint, with the options of its\n"
             "                         config.json; the final model is bitwise that of an uninterrupted run\n"
@@ -136,6 +139,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
     t->cfg = mlp_train_cfg_default();
     t->threads = 2; /* measured fastest on 2 cores; results do not depend on it */
     t->kernels = kernels_from_env();
+    t->max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     opts o = {argc, 0, argv, NULL, {0}, NULL};
     static const char *const fixing[] = {"--dataset",    "--hidden", "--act",      "--loss",   "--hinge-margin",
                                          "--focal-gamma", "--focal-alpha", "--lr", "--wd",     "--momentum",
@@ -202,7 +206,10 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         else if (is(&o, "--init")) t->init_model = opts_value(&o);
         else if (is(&o, "--threads")) t->threads = (int)parse_long(o.name, opts_value(&o), 1, 256), t->threads_set = 1;
         else if (is(&o, "--kernels")) t->kernels = parse_kernels(o.name, opts_value(&o)), t->kernels_set = 1;
-        else if (is(&o, "--out")) t->out = opts_value(&o);
+        else if (is(&o, "--out")) {
+            t->out = opts_value(&o);
+            if (!*t->out) die_usage("--out: the run folder name is empty (leave --out out for runs/<time>-...)");
+        } else if (is(&o, "--max-memory")) t->max_memory = parse_size(o.name, opts_value(&o));
         else if (is(&o, "--resume")) t->resume = opts_value(&o);
         else if (is(&o, "--force")) t->force = 1;
         else if (is(&o, "--quiet")) t->quiet = 1;
@@ -217,7 +224,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
             die_usage("--resume '%s' continues that run folder; --out '%s' names another one", t->resume, t->out);
         if (t->fixing_opt)
             die_usage("--resume takes the options of the run from %s/%s; %s cannot be given with it "
-                      "(accepted: --data, --threads, --kernels, --quiet, --json)",
+                      "(accepted: --data, --threads, --kernels, --max-memory, --quiet, --json)",
                       t->resume, CONFIG_FILE, t->fixing_opt);
         return;
     }
@@ -300,10 +307,14 @@ static void default_out_dir(char *buf, size_t size, const train_opts *t, const m
     mlp_arch_format(arch, archs, sizeof archs);
     snprintf(buf, size, "runs/%s-%s-%s-%s-%s", stamp, t->dataset, archs, mlp_act_name(arch->act),
              mlp_loss_name(t->cfg.loss.kind));
-    /* never reuse a folder: add a suffix if this second already has one */
-    struct stat st;
+    /* Never reuse a folder: the name is taken by creating it (mkdir fails if it exists, atomically), so two
+     * runs started in the same second get different folders; a suffix -2, -3, ... follows the first. */
+    mkdir_p("runs");
     size_t n = strlen(buf);
-    for (int i = 2; stat(buf, &st) == 0 && i < 1000; i++) snprintf(buf + n, size - n, "-%d", i);
+    for (int i = 2; mkdir(buf, 0755) != 0; i++) {
+        if (errno != EEXIST || i > 100000) die("cannot create the run folder '%s': %s", buf, strerror(errno));
+        snprintf(buf + n, size - n, "-%d", i);
+    }
 }
 
 /* ------------------------------------------------------------------ --resume: the options from config.json */
@@ -471,31 +482,41 @@ static int file_exists(const char *path) {
 static const char *const run_files[] = {CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE};
 #define N_RUN_FILES (sizeof run_files / sizeof *run_files)
 
-/* NAME.tmp.DIGITS for one of the run's file names: what mlp_write_file_atomic leaves when the process is
- * killed in the middle of a write. */
-static int is_stale_temp(const char *entry) {
+/* NAME.tmp.PID or NAME.tmp.PID.N for one of the run's file names: what mlp_write_file_atomic leaves when the
+ * process is killed in the middle of a write. Returns the writer's pid, or 0 for any other name. */
+static long temp_writer(const char *entry) {
     for (size_t i = 0; i < N_RUN_FILES; i++) {
         size_t n = strlen(run_files[i]);
         if (strncmp(entry, run_files[i], n) != 0 || strncmp(entry + n, ".tmp.", 5) != 0) continue;
         const char *p = entry + n + 5;
-        if (!*p) return 0;
-        for (; *p; p++)
-            if (*p < '0' || *p > '9') return 0;
-        return 1;
+        char *end;
+        if (*p < '0' || *p > '9') return 0;
+        long pid = strtol(p, &end, 10);
+        if (*end == '.') {
+            if (end[1] < '0' || end[1] > '9') return 0;
+            strtol(end + 1, &end, 10);
+        }
+        return *end == '\0' && pid > 0 ? pid : 0;
     }
     return 0;
 }
+
+static int is_stale_temp(const char *entry) { return temp_writer(entry) != 0; }
 
 static void remove_stale_temps(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     char path[4200];
-    while ((e = readdir(d)))
-        if (is_stale_temp(e->d_name)) {
+    /* only the temporary files of writers that are gone: never another live process's (the folder's lock
+     * makes that impossible for mlp train, but the check costs nothing) */
+    while ((e = readdir(d))) {
+        long pid = temp_writer(e->d_name);
+        if (pid && (pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH))) {
             path_in(path, sizeof path, dir, e->d_name);
             unlink(path);
         }
+    }
     closedir(d);
 }
 
@@ -509,7 +530,8 @@ static int holds_a_run(const char *path) {
     struct dirent *e;
     int found = 0;
     while (!found && (e = readdir(d)))
-        found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_stale_temp(e->d_name);
+        found = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_stale_temp(e->d_name) &&
+                !run_lock_is_file(e->d_name);
     closedir(d);
     return found;
 }
@@ -742,7 +764,10 @@ int cmd_train(int argc, char **argv) {
      * disk, instead of killing the process with SIGXFSZ. */
     install_stop_handlers();
     signal(SIGXFSZ, SIG_IGN);
-    if (t.resume) load_run_config(&t, t.resume);
+    if (t.resume) {
+        load_run_config(&t, t.resume);
+        run_lock(t.resume); /* from here on this process owns the folder; a second --resume stops here */
+    }
 
     char dir[4096];
     data_dir(dir, sizeof dir, t.data, t.dataset);
@@ -750,6 +775,11 @@ int cmd_train(int argc, char **argv) {
     if (t.resume) snprintf(out, sizeof out, "%s", t.resume);
     else if (t.out) snprintf(out, sizeof out, "%s", t.out);
     else out[0] = '\0'; /* named below, once the architecture is known */
+    long holder = !t.resume && out[0] ? run_lock_holder(out) : 0;
+    if (holder)
+        die("run folder '%s' is in use by process %ld (another mlp train or --resume on it); wait for it to end "
+            "or choose another folder",
+            out, holder);
     if (!t.resume && out[0] && !t.force && holds_a_run(out))
         die("output folder '%s' already holds a run; choose another --out, pass --resume %s to continue it, or "
             "--force to replace it",
@@ -767,19 +797,27 @@ int cmd_train(int argc, char **argv) {
 
     mlp_arch arch;
     if (mlp_arch_parse(&arch, t.hidden, train.dim, 10, t.act, &err)) die_usage("--hidden: %s", err.msg);
-    if (!out[0]) default_out_dir(out, sizeof out, &t, &arch);
-    char ckpt[4200];
-    path_in(ckpt, sizeof ckpt, out, CHECKPOINT_FILE);
+    char ckpt[4200] = "";
+    if (t.resume) path_in(ckpt, sizeof ckpt, out, CHECKPOINT_FILE);
     const int from_checkpoint = t.resume && file_exists(ckpt);
     if (t.resume && !from_checkpoint)
         fprintf(stderr, "%s: %s has no %s yet (the run stopped before its first one): starting it again\n", prog,
                 out, CHECKPOINT_FILE);
 
     const int max_batch = t.cfg.batch > 1000 ? t.cfg.batch : 1000;
+    const size_t need = mlp_net_bytes(&arch, max_batch);
+    if (need > t.max_memory) {
+        char a[256];
+        mlp_arch_format(&arch, a, sizeof a);
+        die("the network %s needs %.1f MiB for batches of %d rows, above the memory limit of %.1f MiB; raise it with "
+            "--max-memory SIZE (e.g. 8G)",
+            a, (double)need / 1048576.0, max_batch, (double)t.max_memory / 1048576.0);
+    }
     mlp_net net;
     if (t.init_model && !from_checkpoint) {
         mlp_model_meta meta;
-        if (mlp_model_load(t.init_model, &net, max_batch, &meta, &err)) die_err(&err);
+        if (mlp_model_load_limit(t.init_model, &net, max_batch, t.max_memory, &meta, &err))
+            die("--init %s", err.msg);
         char a1[256], a2[256];
         mlp_arch_format(&net.arch, a1, sizeof a1);
         mlp_arch_format(&arch, a2, sizeof a2);
@@ -800,10 +838,21 @@ int cmd_train(int argc, char **argv) {
             mlp_kernels_name(t.kernels));
     if (mlp_net_set_exec(&net, t.threads, t.kernels, &err)) die_usage("%s", err.msg);
 
+    mlp_trainer tr;
+    if (mlp_trainer_init(&tr, &net, &t.cfg, &train, &test, &err)) die_usage("%s", err.msg);
+
+    /* Everything is checked: only now is the run folder created, locked, then written. */
     if (t.resume) {
         remove_stale_temps(out);
     } else {
-        mkdir_p(out);
+        if (out[0]) mkdir_p(out);
+        else default_out_dir(out, sizeof out, &t, &arch); /* creates it */
+        run_lock(out);
+        if (!t.force && holds_a_run(out)) /* another run finished in it since the check above */
+            die("output folder '%s' already holds a run; choose another --out, pass --resume %s to continue it, "
+                "or --force to replace it",
+                out, out);
+        path_in(ckpt, sizeof ckpt, out, CHECKPOINT_FILE);
         if (t.force) remove_run_files(out);
         else remove_stale_temps(out);
         sbuf cfgjson = SBUF_INIT;
@@ -811,9 +860,6 @@ int cmd_train(int argc, char **argv) {
         write_text_atomic(out, CONFIG_FILE, &cfgjson);
         sbuf_free(&cfgjson);
     }
-
-    mlp_trainer tr;
-    if (mlp_trainer_init(&tr, &net, &t.cfg, &train, &test, &err)) die_usage("%s", err.msg);
     /* file scope: still reachable (not a leak) when a signal or an error ends the process with exit() */
     static mlp_epoch_metrics *history;
     history = calloc((size_t)t.cfg.epochs, sizeof *history);

@@ -99,6 +99,35 @@ static mlp_status check_arch(const mlp_arch *arch, int max_batch, mlp_error *err
     return MLP_OK;
 }
 
+/* The floats of the parameter block and of the workspace (mlp_net_create's layout); w_off / b_off if not NULL. */
+static void net_sizes(const mlp_arch *arch, int max_batch, size_t *n_params_out, size_t *work_out, size_t *w_off,
+                      size_t *b_off) {
+    size_t n_params = 0, max_width = 0, work = 0;
+    for (int l = 0; l < arch->n_layers; l++) {
+        size_t in = (size_t)arch->width[l], out = (size_t)arch->width[l + 1];
+        if (w_off) w_off[l] = n_params;
+        if (b_off) b_off[l] = n_params + out * in;
+        n_params += out * in + out; /* widths <= 2^20 and layers <= 16: no overflow in size_t (64-bit) */
+        if (out > max_width) max_width = out;
+        work += 2 * round_up((size_t)max_batch * out) + round_up(in * out);
+    }
+    work += 2 * round_up((size_t)max_batch * max_width);
+    work += round_up(2 * (size_t)max_batch * (sizeof(double) + sizeof(int)) / sizeof(float)); /* eval rows */
+    work += round_up(2 * (size_t)arch->width[1]);                                                /* sparse0 */
+    *n_params_out = n_params;
+    *work_out = work;
+}
+
+/* the workspace struct heads its own block, in floats */
+static size_t ws_head(void) { return round_up((sizeof(mlp_net_ws) + sizeof(float) - 1) / sizeof(float)); }
+
+size_t mlp_net_bytes(const mlp_arch *arch, int max_batch) {
+    if (!arch || check_arch(arch, max_batch, NULL) != MLP_OK) return 0;
+    size_t n_params, work;
+    net_sizes(arch, max_batch, &n_params, &work, NULL, NULL);
+    return sizeof(float) * (4 * n_params + ws_head() + work); /* params, grads, momentum, moment2, workspace */
+}
+
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err) {
     memset(net, 0, sizeof *net);
     mlp_status st = check_arch(arch, max_batch, err);
@@ -109,22 +138,14 @@ mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp
     net->kernels = mlp_kernels_resolve(MLP_KERNELS_AUTO);
 
     const int L = arch->n_layers;
-    size_t n_params = 0, max_width = 0, work = 0;
-    for (int l = 0; l < L; l++) {
-        size_t in = (size_t)arch->width[l], out = (size_t)arch->width[l + 1];
-        net->w_off[l] = n_params;
-        net->b_off[l] = n_params + out * in;
-        n_params += out * in + out; /* widths <= 2^20 and layers <= 16: no overflow in size_t (64-bit) */
-        if (out > max_width) max_width = out;
-        work += 2 * round_up((size_t)max_batch * out) + round_up(in * out);
-    }
-    work += 2 * round_up((size_t)max_batch * max_width);
-    work += round_up(2 * (size_t)max_batch * (sizeof(double) + sizeof(int)) / sizeof(float)); /* eval rows */
-    work += round_up(2 * (size_t)arch->width[1]);                                                /* sparse0 */
+    size_t n_params, work, max_width = 0;
+    net_sizes(arch, max_batch, &n_params, &work, net->w_off, net->b_off);
+    for (int l = 0; l < L; l++)
+        if ((size_t)arch->width[l + 1] > max_width) max_width = (size_t)arch->width[l + 1];
     net->n_params = n_params;
 
     /* the workspace struct heads its own block: still one allocation for the whole workspace */
-    const size_t head = round_up((sizeof(mlp_net_ws) + sizeof(float) - 1) / sizeof(float));
+    const size_t head = ws_head();
     net->params = alloc_floats(n_params);
     net->grads = alloc_floats(n_params);
     net->momentum = alloc_floats(n_params);

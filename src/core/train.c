@@ -726,6 +726,10 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
     if (ds->dim != net->arch.width[0])
         return mlp_fail(err, MLP_ERR_ARG, "images have %d pixels but the network takes %d inputs", ds->dim,
                         net->arch.width[0]);
+    for (int i = 0; i < ds->n; i++) /* the loss and the [K x K] confusion matrix index by label */
+        if (ds->y[i] >= K)
+            return mlp_fail(err, MLP_ERR_ARG, "label %d of image %d is not below the network's %d classes", ds->y[i],
+                            i, K);
     if (confusion) memset(confusion, 0, sizeof(int) * (size_t)K * (size_t)K);
     mlp_fpmode fm; /* subnormals flushed while evaluating, as in training (fpmode.c) */
     mlp_fpmode_enter(&fm);

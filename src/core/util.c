@@ -49,11 +49,17 @@ static int write_all(int fd, const void *data, size_t len) {
 }
 
 mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err) {
+    /* path.tmp.PID.N, created exclusively (O_EXCL): unique to this writer, even between threads of one
+     * process, so no writer ever truncates, renames or removes another's temporary file. */
     char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) return mlp_fail(err, MLP_ERR_ARG, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return mlp_fail(err, MLP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    int fd = -1;
+    for (unsigned i = 0; fd < 0; i++) {
+        int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), i);
+        if (n < 0 || (size_t)n >= sizeof tmp) return mlp_fail(err, MLP_ERR_ARG, "%s: path too long", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && (errno != EEXIST || i >= 1000))
+            return mlp_fail(err, MLP_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    }
     if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);

@@ -20,7 +20,8 @@ double mlp_now_seconds(void);
 /* Fill err (if not NULL) with code and a printf-style message; returns code. */
 mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) MLP_PRINTF(3, 4);
 
-/* Write len bytes to path atomically: path.tmp.PID, fsync, rename. On failure nothing is left behind. */
+/* Write len bytes to path atomically: path.tmp.PID.N (created exclusively: unique to this writer), fsync,
+ * rename. On failure nothing is left behind. */
 mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err);
 
 /* Seconds on the monotonic clock (for durations). */

@@ -21,6 +21,7 @@
  * element count (overflow-checked) against its offsets, offsets inside the data section, exact tiling of the
  * data section, every metadata value's syntax and range, finite parameters; then the agreement with the run
  * that wants to continue. Nothing is written into the trainer before everything has been checked. */
+#include "fileio.h"
 #include "util.h"
 #include "json.h"
 
@@ -701,6 +702,12 @@ static mlp_status read_state(const ck_file *f, const mlp_trainer *t, int max_his
         if (epoch != (double)(e + 1))
             return mlp_fail(err, MLP_ERR_FORMAT, "tensor metrics row %lld is for epoch %g, expected %lld", e, epoch,
                             e + 1);
+        for (int k = 1; k < CKPT_METRICS; k++) {
+            double val = load_f64(f->data + h->begin + ((size_t)e * CKPT_METRICS + (size_t)k) * 8);
+            if (!isfinite(val))
+                return mlp_fail(err, MLP_ERR_FORMAT, "tensor metrics holds %s at index %lld (row %lld, column %d)",
+                                isnan(val) ? "a NaN" : "an infinite value", e * CKPT_METRICS + k, e, k);
+        }
     }
     const size_t n = t->net->n_params;
     const ck_tensor *m2 = &f->t[T_MOMENT2];
@@ -780,7 +787,9 @@ mlp_status mlp_checkpoint_load(const char *path, mlp_trainer *t, mlp_epoch_metri
     if (!path) return mlp_fail(err, MLP_ERR_ARG, "checkpoint load: NULL path");
     uint8_t *buf = NULL;
     size_t len = 0;
-    mlp_status st = mlp_read_file(path, &buf, &len, CKPT_FILE_MAX, err);
+    mlp_read_opts o = {0}; /* plain safetensors, never gunzipped; the size is known before allocating */
+    o.max_len = CKPT_FILE_MAX;
+    mlp_status st = mlp_read_input(path, &o, &buf, &len, err);
     if (st) return st;
     mlp_error inner;
     st = mlp_checkpoint_parse(buf, len, t, history, max_history, n_history, &inner);

@@ -9,6 +9,7 @@
  * A file must hold exactly what its header declares: short files and trailing bytes are both errors,
  * because either means the file is not the one the header describes.
  */
+#include "fileio.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -30,97 +30,9 @@
  * from a file take 4x its size. */
 #define IDX_MAX_FILE_BYTES ((size_t)1 << 30)
 
-/* Sizes of the read buffer: start small (label files are 10-60 kB), double up to the limit. */
-#define READ_FIRST_CHUNK ((size_t)1 << 16)
-#define READ_MAX_CHUNK ((size_t)1 << 30) /* gzread takes an unsigned int and returns an int */
-
 mlp_scaling mlp_scaling_default(void) {
     mlp_scaling s = {128.0f, 1.0f / 255.0f};
     return s;
-}
-
-/* ---------------------------------------------------------------- reading files */
-
-/* The message of the last zlib error on f (strerror for system errors). */
-static const char *gz_error_text(gzFile f, int saved_errno) {
-    int code = Z_OK;
-    const char *msg = gzerror(f, &code);
-    if (code == Z_ERRNO) return strerror(saved_errno);
-    return (msg && *msg) ? msg : "unknown zlib error";
-}
-
-mlp_status mlp_read_file(const char *path, uint8_t **out, size_t *len, size_t max_len, mlp_error *err) {
-    if (!out || !len) return mlp_fail(err, MLP_ERR_ARG, "mlp_read_file: out and len must not be NULL");
-    *out = NULL;
-    *len = 0;
-    if (!path) return mlp_fail(err, MLP_ERR_ARG, "mlp_read_file: path is NULL");
-
-    errno = 0;
-    gzFile f = gzopen(path, "rb"); /* reads gzip transparently, and anything else as it is */
-    if (!f) {
-        if (errno == 0) return mlp_fail(err, MLP_ERR_NOMEM, "%s: cannot open: out of memory", path);
-        return mlp_fail(err, MLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    gzbuffer(f, 1u << 17);
-
-    /* Never read more than max_len + 1 bytes: one byte past the limit proves the file is too large,
-     * without trusting any size field (gzip's own size trailer is modulo 2^32). */
-    size_t limit = max_len < SIZE_MAX ? max_len + 1 : SIZE_MAX;
-    uint8_t *buf = NULL;
-    size_t cap = 0, used = 0;
-    mlp_status st = MLP_OK;
-    for (;;) {
-        if (used == cap) {
-            if (cap == limit) break;
-            size_t grown = cap == 0 ? READ_FIRST_CHUNK : (cap > limit / 2 ? limit : cap * 2);
-            if (grown > limit) grown = limit;
-            uint8_t *bigger = realloc(buf, grown); /* grown >= 1: limit >= 1 */
-            if (!bigger) {
-                st = mlp_fail(err, MLP_ERR_NOMEM, "%s: out of memory after reading %zu bytes", path, used);
-                break;
-            }
-            buf = bigger;
-            cap = grown;
-        }
-        size_t want = cap - used;
-        if (want > READ_MAX_CHUNK) want = READ_MAX_CHUNK;
-        errno = 0;
-        int got = gzread(f, buf + used, (unsigned)want);
-        if (got < 0) {
-            st = mlp_fail(err, MLP_ERR_IO, "%s: read error after %zu bytes: %s", path, used,
-                          gz_error_text(f, errno));
-            break;
-        }
-        if (got == 0) {
-            /* End of input: a gzip stream cut short reports Z_BUF_ERROR here. */
-            int code = Z_OK;
-            gzerror(f, &code);
-            if (code == Z_BUF_ERROR)
-                st = mlp_fail(err, MLP_ERR_FORMAT,
-                              "%s: truncated gzip stream (unexpected end of file after %zu bytes)", path, used);
-            else if (code != Z_OK)
-                st = mlp_fail(err, MLP_ERR_IO, "%s: read error after %zu bytes: %s", path, used,
-                              gz_error_text(f, errno));
-            break;
-        }
-        used += (size_t)got;
-    }
-    if (st == MLP_OK && used > max_len)
-        st = mlp_fail(err, MLP_ERR_FORMAT, "%s: larger than the limit of %zu bytes (uncompressed)", path,
-                      max_len);
-    int close_rc = gzclose_r(f);
-    if (st == MLP_OK && close_rc != Z_OK)
-        st = mlp_fail(err, MLP_ERR_IO, "%s: error while closing (zlib code %d)", path, close_rc);
-    if (st != MLP_OK) {
-        free(buf);
-        return st;
-    }
-    /* Give back the unused tail of the last doubling (up to half the buffer). */
-    uint8_t *fitted = realloc(buf, used ? used : 1);
-    if (fitted) buf = fitted;
-    *out = buf;
-    *len = used;
-    return MLP_OK;
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -159,7 +71,8 @@ typedef struct idx_images_shape {
     size_t n_bytes; /* n * rows * cols */
 } idx_images_shape;
 
-static mlp_status check_images(const char *name, const uint8_t *buf, size_t len, idx_images_shape *shape,
+/* With whole = 0 only the 16-byte header is checked (buf may hold just that). */
+static mlp_status check_images(const char *name, const uint8_t *buf, size_t len, idx_images_shape *shape, int whole,
                                mlp_error *err) {
     if (!buf && len > 0) return mlp_fail(err, MLP_ERR_ARG, "%s: buffer is NULL", name);
     if (len < IDX_IMAGES_HEADER)
@@ -182,12 +95,12 @@ static mlp_status check_images(const char *name, const uint8_t *buf, size_t len,
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: %u images of %ux%u do not fit in memory on this machine", name,
                         (unsigned)n, (unsigned)rows, (unsigned)cols);
     size_t have = len - IDX_IMAGES_HEADER;
-    if (have < total)
+    if (whole && have < total)
         return mlp_fail(err, MLP_ERR_FORMAT,
                         "%s: truncated: header says %u images of %ux%u (%zu bytes) but file has %zu bytes "
                         "after its %u-byte header",
                         name, (unsigned)n, (unsigned)rows, (unsigned)cols, total, have, IDX_IMAGES_HEADER);
-    if (have > total)
+    if (whole && have > total)
         return mlp_fail(err, MLP_ERR_FORMAT,
                         "%s: %zu trailing bytes after the %u images of %ux%u (%zu bytes) the header declares",
                         name, have - total, (unsigned)n, (unsigned)rows, (unsigned)cols, total);
@@ -199,7 +112,7 @@ static mlp_status check_images(const char *name, const uint8_t *buf, size_t len,
 }
 
 /* Validates a labels file; on success *n is the label count and the labels are buf[IDX_LABELS_HEADER ...]. */
-static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len, uint32_t *n_out,
+static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len, uint32_t *n_out, int whole,
                                mlp_error *err) {
     if (!buf && len > 0) return mlp_fail(err, MLP_ERR_ARG, "%s: buffer is NULL", name);
     if (len < IDX_LABELS_HEADER)
@@ -212,6 +125,8 @@ static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len,
     if (n > IDX_MAX_COUNT)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: label count %u exceeds the limit of %u", name, (unsigned)n,
                         IDX_MAX_COUNT);
+    *n_out = n;
+    if (!whole) return MLP_OK;
     size_t have = len - IDX_LABELS_HEADER;
     if (have < n)
         return mlp_fail(err, MLP_ERR_FORMAT,
@@ -226,8 +141,54 @@ static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len,
         if (labels[i] > IDX_MAX_LABEL)
             return mlp_fail(err, MLP_ERR_FORMAT, "%s: label %u at index %u is out of range (expected 0..%u)", name,
                             (unsigned)labels[i], (unsigned)i, IDX_MAX_LABEL);
-    *n_out = n;
     return MLP_OK;
+}
+
+/* The length an IDX file must have, from its header: decompression stops there (fileio.h). */
+static mlp_status images_declared(void *user, const char *path, const uint8_t *head, size_t *total, mlp_error *err) {
+    idx_images_shape shape;
+    (void)user;
+    mlp_status st = check_images(path, head, IDX_IMAGES_HEADER, &shape, 0, err);
+    if (!st) *total = IDX_IMAGES_HEADER + shape.n_bytes;
+    return st;
+}
+
+static mlp_status labels_declared(void *user, const char *path, const uint8_t *head, size_t *total, mlp_error *err) {
+    uint32_t n;
+    (void)user;
+    mlp_status st = check_labels(path, head, IDX_LABELS_HEADER, &n, 0, err);
+    if (!st) *total = IDX_LABELS_HEADER + (size_t)n;
+    return st;
+}
+
+/* Read an IDX file (raw or gzip); head_only: just its header. */
+static mlp_status read_idx(const char *path, int images, int head_only, uint8_t **buf, size_t *len, mlp_error *err) {
+    mlp_read_opts o = {0};
+    o.max_len = IDX_MAX_FILE_BYTES;
+    o.gzip = 1;
+    o.head_len = images ? IDX_IMAGES_HEADER : IDX_LABELS_HEADER;
+    o.declared = images ? images_declared : labels_declared;
+    o.head_only = head_only;
+    return mlp_read_input(path, &o, buf, len, err);
+}
+
+/* The headers of an images file and its labels file, and that their counts agree. */
+static mlp_status peek_pair(const char *images_path, const char *labels_path, idx_images_shape *shape,
+                            mlp_error *err) {
+    uint8_t *head = NULL;
+    size_t len = 0;
+    uint32_t n_labels = 0;
+    mlp_status st = read_idx(images_path, 1, 1, &head, &len, err);
+    if (st == MLP_OK) st = check_images(images_path, head, len, shape, 0, err);
+    free(head);
+    head = NULL;
+    if (st == MLP_OK) st = read_idx(labels_path, 0, 1, &head, &len, err);
+    if (st == MLP_OK) st = check_labels(labels_path, head, len, &n_labels, 0, err);
+    free(head);
+    if (st == MLP_OK && n_labels != shape->n)
+        st = mlp_fail(err, MLP_ERR_FORMAT, "%s has %u images but %s has %u labels; the counts must match",
+                      images_path, (unsigned)shape->n, labels_path, (unsigned)n_labels);
+    return st;
 }
 
 /* malloc'ed copy of len bytes (len > 0). */
@@ -246,7 +207,7 @@ mlp_status mlp_idx_parse_images(const uint8_t *buf, size_t len, uint8_t **pixels
     *pixels = NULL;
     *n = *rows = *cols = 0;
     idx_images_shape shape;
-    mlp_status st = check_images("IDX images", buf, len, &shape, err);
+    mlp_status st = check_images("IDX images", buf, len, &shape, 1, err);
     if (st == MLP_OK) st = copy_bytes("IDX images", buf + IDX_IMAGES_HEADER, shape.n_bytes, pixels, err);
     if (st != MLP_OK) return st;
     *n = (int)shape.n;
@@ -260,7 +221,7 @@ mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, uint8_t **labels
     *labels = NULL;
     *n = 0;
     uint32_t count = 0;
-    mlp_status st = check_labels("IDX labels", buf, len, &count, err);
+    mlp_status st = check_labels("IDX labels", buf, len, &count, 1, err);
     if (st == MLP_OK) st = copy_bytes("IDX labels", buf + IDX_LABELS_HEADER, count, labels, err);
     if (st != MLP_OK) return st;
     *n = (int)count;
@@ -314,10 +275,12 @@ mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const 
     size_t img_len = 0, lab_len = 0;
     idx_images_shape shape;
     uint32_t n_labels = 0;
-    mlp_status st = mlp_read_file(images_path, &img_buf, &img_len, IDX_MAX_FILE_BYTES, err);
-    if (st == MLP_OK) st = check_images(images_path, img_buf, img_len, &shape, err);
-    if (st == MLP_OK) st = mlp_read_file(labels_path, &lab_buf, &lab_len, IDX_MAX_FILE_BYTES, err);
-    if (st == MLP_OK) st = check_labels(labels_path, lab_buf, lab_len, &n_labels, err);
+    /* both headers first: a bad or mismatched file is refused before the other is inflated */
+    mlp_status st = peek_pair(images_path, labels_path, &shape, err);
+    if (st == MLP_OK) st = read_idx(images_path, 1, 0, &img_buf, &img_len, err);
+    if (st == MLP_OK) st = check_images(images_path, img_buf, img_len, &shape, 1, err);
+    if (st == MLP_OK) st = read_idx(labels_path, 0, 0, &lab_buf, &lab_len, err);
+    if (st == MLP_OK) st = check_labels(labels_path, lab_buf, lab_len, &n_labels, 1, err);
     if (st == MLP_OK && n_labels != shape.n)
         st = mlp_fail(err, MLP_ERR_FORMAT, "%s has %u images but %s has %u labels; the counts must match",
                       images_path, (unsigned)shape.n, labels_path, (unsigned)n_labels);
@@ -345,16 +308,21 @@ static mlp_status find_idx_file(const char *dir, const char *name, char *path, s
     return mlp_fail(err, MLP_ERR_IO, "%s: not found (also tried .gz); run `make data` or pass --data DIR", path);
 }
 
-static mlp_status load_split(mlp_dataset *ds, const char *dir, const char *prefix, mlp_scaling s,
-                             mlp_error *err) {
-    char name[64], images[4096], labels[4096];
+typedef struct idx_split {
+    char images[4096], labels[4096];
+    idx_images_shape shape;
+} idx_split;
+
+/* The split's two files found, and their headers checked. */
+static mlp_status find_split(idx_split *sp, const char *dir, const char *prefix, mlp_error *err) {
+    char name[64];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
-    mlp_status st = find_idx_file(dir, name, images, sizeof images, err);
+    mlp_status st = find_idx_file(dir, name, sp->images, sizeof sp->images, err);
     if (st != MLP_OK) return st;
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
-    st = find_idx_file(dir, name, labels, sizeof labels, err);
+    st = find_idx_file(dir, name, sp->labels, sizeof sp->labels, err);
     if (st != MLP_OK) return st;
-    return mlp_dataset_load_idx(ds, images, labels, s, err);
+    return peek_pair(sp->images, sp->labels, &sp->shape, err);
 }
 
 mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const char *dir, mlp_scaling s,
@@ -363,9 +331,21 @@ mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const cha
     if (test) memset(test, 0, sizeof *test);
     if (!dir) return mlp_fail(err, MLP_ERR_ARG, "mlp_dataset_load_dir: dir is NULL");
     if (!train && !test) return mlp_fail(err, MLP_ERR_ARG, "mlp_dataset_load_dir: train and test are both NULL");
+    /* Every header is checked before any file is inflated, so that a bad test file is refused before the
+     * training set takes its memory, and the two sets must hold images of one size. */
+    idx_split *sp = calloc(2, sizeof *sp);
+    if (!sp) return mlp_fail(err, MLP_ERR_NOMEM, "out of memory");
     mlp_status st = MLP_OK;
-    if (train) st = load_split(train, dir, "train", s, err);
-    if (st == MLP_OK && test) st = load_split(test, dir, "t10k", s, err);
+    if (train) st = find_split(&sp[0], dir, "train", err);
+    if (st == MLP_OK && test) st = find_split(&sp[1], dir, "t10k", err);
+    if (st == MLP_OK && train && test &&
+        (sp[0].shape.rows != sp[1].shape.rows || sp[0].shape.cols != sp[1].shape.cols))
+        st = mlp_fail(err, MLP_ERR_FORMAT, "%s holds %ux%u images but %s holds %ux%u; both sets must have one size",
+                      sp[0].images, (unsigned)sp[0].shape.rows, (unsigned)sp[0].shape.cols, sp[1].images,
+                      (unsigned)sp[1].shape.rows, (unsigned)sp[1].shape.cols);
+    if (st == MLP_OK && train) st = mlp_dataset_load_idx(train, sp[0].images, sp[0].labels, s, err);
+    if (st == MLP_OK && test) st = mlp_dataset_load_idx(test, sp[1].images, sp[1].labels, s, err);
+    free(sp);
     if (st != MLP_OK) {
         mlp_dataset_free(train);
         mlp_dataset_free(test);

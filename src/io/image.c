@@ -25,6 +25,7 @@
  * Finally x = (v - offset) * scale in float, exactly as the IDX loader scales (a 28x28 PGM gives the
  * same floats as the same image in an IDX file).
  */
+#include "fileio.h"
 #include "image_internal.h"
 #include "util.h"
 
@@ -54,7 +55,8 @@ int mlp_invert_parse(const char *name, mlp_invert *out) {
 
 /* The format by the first bytes: 1 PNG, 2 JPEG, 3 PGM (any Netpbm magic: pgm.c names the others), 0 none. */
 static int sniff(const char *path, mlp_error *err, mlp_status *st) {
-    *st = MLP_OK;
+    /* a FIFO, device or folder: refused, never opened */
+    if ((*st = mlp_input_check(path, err)) != MLP_OK) return 0;
     FILE *f = fopen(path, "rb");
     if (!f) return *st = mlp_fail(err, MLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno)), 0;
     uint8_t head[8];

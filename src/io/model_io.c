@@ -19,6 +19,7 @@
  * allocated for the network. Files written by other tools load when they hold the fc tensors in any
  * order, with any extra metadata; a network with hidden layers also needs the "activation" entry,
  * because guessing it would silently compute something else. */
+#include "fileio.h"
 #include "util.h"
 #include "json.h"
 
@@ -628,8 +629,57 @@ static mlp_status one_line(mlp_status st, mlp_error *err) {
     return st;
 }
 
+/* Every value of a tensor must be finite: a NaN or infinity would give meaningless scores (or a loss of 0)
+ * instead of an error. The message names the tensor and the index (row, column for a weight). */
+static mlp_status check_finite(const uint8_t *data, const tensor_entry *t, const char *name, size_t cols,
+                               mlp_error *err) {
+    const size_t n = (size_t)(t->end - t->begin) / 4;
+    for (size_t i = 0; i < n; i++) {
+        float v;
+        load_f32_le(&v, data + t->begin + 4 * i, 1);
+        if (isfinite(v)) continue;
+        if (cols)
+            return mlp_fail(err, MLP_ERR_FORMAT, "tensor %s holds %s at index %zu (row %zu, column %zu)", name,
+                            isnan(v) ? "a NaN" : "an infinite value", i, i / cols, i % cols);
+        return mlp_fail(err, MLP_ERR_FORMAT, "tensor %s holds %s at index %zu", name,
+                        isnan(v) ? "a NaN" : "an infinite value", i);
+    }
+    return MLP_OK;
+}
+
+static mlp_status check_all_finite(const uint8_t *data, const model_header *h, const mlp_arch *arch, mlp_error *err) {
+    mlp_status st = MLP_OK;
+    for (int l = 0; l < arch->n_layers && !st; l++) {
+        char name[32];
+        snprintf(name, sizeof name, "fc%d.weight", l + 1);
+        st = check_finite(data, &h->weight[l], name, (size_t)arch->width[l], err);
+        snprintf(name, sizeof name, "fc%d.bias", l + 1);
+        if (!st) st = check_finite(data, &h->bias[l], name, 0, err);
+    }
+    return st;
+}
+
+/* The network's memory for max_batch rows, from the header alone, against the caller's limit. */
+static mlp_status check_memory(const mlp_arch *arch, int max_batch, size_t max_bytes, mlp_error *err) {
+    const size_t need = mlp_net_bytes(arch, max_batch);
+    if (need <= max_bytes) return MLP_OK;
+    char archs[200];
+    mlp_arch_format(arch, archs, sizeof archs);
+    return mlp_fail(err, MLP_ERR_NOMEM,
+                    "the network %s needs %.1f MiB for batches of %d rows, above the memory limit of %.1f MiB", archs,
+                    (double)need / 1048576.0, max_batch, (double)max_bytes / 1048576.0);
+}
+
+static mlp_status model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, size_t max_bytes,
+                              mlp_model_meta *meta, mlp_error *err);
+
 mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, mlp_model_meta *meta,
                            mlp_error *err) {
+    return model_parse(buf, len, net, max_batch, MLP_MEMORY_LIMIT_DEFAULT, meta, err);
+}
+
+static mlp_status model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max_batch, size_t max_bytes,
+                              mlp_model_meta *meta, mlp_error *err) {
     if (!net) return mlp_fail(err, MLP_ERR_ARG, "model parse: NULL network");
     memset(net, 0, sizeof *net);
     if (!buf && len) return mlp_fail(err, MLP_ERR_ARG, "model parse: NULL buffer");
@@ -645,6 +695,8 @@ mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max
     if (!st) st = read_arch(&h, &m.arch, err);
     if (!st) st = check_tiling(&h, data_len, err);
     if (!st) st = read_meta(&h, m.arch.width[m.arch.n_layers], &m, err);
+    if (!st) st = check_all_finite(data, &h, &m.arch, err);
+    if (!st) st = check_memory(&m.arch, max_batch, max_bytes, err);
     if (!st) st = mlp_net_create(net, &m.arch, max_batch, err);
     if (!st) {
         for (int l = 0; l < m.arch.n_layers; l++) {
@@ -662,15 +714,29 @@ mlp_status mlp_model_parse(const uint8_t *buf, size_t len, mlp_net *net, int max
 }
 
 mlp_status mlp_model_load(const char *path, mlp_net *net, int max_batch, mlp_model_meta *meta, mlp_error *err) {
+    return mlp_model_load_limit(path, net, max_batch, MLP_MEMORY_LIMIT_DEFAULT, meta, err);
+}
+
+mlp_status mlp_model_load_limit(const char *path, mlp_net *net, int max_batch, size_t max_bytes,
+                                mlp_model_meta *meta, mlp_error *err) {
     if (!net) return mlp_fail(err, MLP_ERR_ARG, "model load: NULL network");
     memset(net, 0, sizeof *net);
     if (!path) return mlp_fail(err, MLP_ERR_ARG, "model load: NULL path");
     uint8_t *buf = NULL;
     size_t len = 0;
-    mlp_status st = mlp_read_file(path, &buf, &len, MODEL_FILE_MAX, err);
+    /* A model file is read as what it is: safetensors bytes, never gunzipped (docs/ROBUSTNESS.md). Its size
+     * is known before anything is allocated. */
+    mlp_read_opts o = {0};
+    o.max_len = MODEL_FILE_MAX;
+    mlp_status st = mlp_read_input(path, &o, &buf, &len, err);
     if (st) return st;
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        free(buf);
+        return mlp_fail(err, MLP_ERR_FORMAT,
+                        "%s: is gzip-compressed; model files are read as plain safetensors (gunzip it first)", path);
+    }
     mlp_error inner;
-    st = mlp_model_parse(buf, len, net, max_batch, meta, &inner);
+    st = model_parse(buf, len, net, max_batch, max_bytes, meta, &inner);
     free(buf);
     if (st) return one_line(mlp_fail(err, st, "%.300s: %.400s", path, inner.msg), err);
     return MLP_OK;

@@ -8,6 +8,7 @@
  * most significant first. P2: the samples as decimal numbers.
  * Every sample is rescaled from 0..maxval to 0..255, rounding to nearest: v' = (255 v + maxval/2) / maxval.
  */
+#include "fileio.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -219,6 +220,8 @@ mlp_status mlp_pgm_read(const char *path, uint8_t **pixels, int *w, int *h, mlp_
     *pixels = NULL;
     *w = *h = 0;
     if (!path) return mlp_fail(err, MLP_ERR_ARG, "mlp_pgm_read: path is NULL");
+    mlp_status in = mlp_input_check(path, err); /* a FIFO, device or folder: refused, never opened */
+    if (in) return in;
     FILE *f = fopen(path, "rb");
     if (!f) return mlp_fail(err, MLP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     pgm_reader r = {f, path, err};
