@@ -79,10 +79,11 @@ uint64_t parse_u64(const char *opt, const char *s) {
 
 /* "4G", "512M", "1.5G", "65536" (bytes; K, M, G, T are powers of 1024, an optional trailing B or iB). */
 size_t parse_size(const char *opt, const char *s) {
-    char *end;
+    char *end = NULL;
+    if (!((*s >= '0' && *s <= '9') || *s == '.')) die_usage("%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
     errno = 0;
-    double v = (*s >= '0' && *s <= '9') || *s == '.' ? strtod(s, &end) : -1;
-    if (v < 0 || errno == ERANGE || !isfinite(v)) die_usage("%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
+    double v = strtod(s, &end);
+    if (errno == ERANGE || !isfinite(v)) die_usage("%s: '%s' is not a size (e.g. 512M, 4G)", opt, s);
     double unit = 1;
     const char *u = "KMGT";
     if (*end && strchr(u, *end)) {
