@@ -5,6 +5,18 @@
 #   make data       fetch MNIST (DATASET=fashion-mnist for Fashion-MNIST)
 #   make bench      benchmark
 #   CC=clang, SAN=1 (address + undefined sanitizers), OPT=-O0 -g, KERNELS=portable|avx2|avx512
+#
+# What is built (docs/ARCHITECTURE.md, "Layers and the library boundary"):
+#   build/libmlp.a, libmlp.so   the library: src/base, src/core, src/kernels, src/io. Compiled with
+#                               -fvisibility=hidden; only what include/mlp.h declares is visible (mlp.h marks it),
+#                               and libmlp.a is one pre-linked object whose hidden symbols are made local, so both
+#                               export exactly the functions of mlp.h (tests/test_install.c checks it with nm).
+#   build/libmlpbase.a          src/base (errors, atomic files, clock, JSON, string buffers) for the tool and
+#                               the study, which share these helpers with the library (not installed)
+#   build/libmlpstudy.a         src/study: run folders, the study report, SVG figures (the tool's, not installed)
+#   build/libmlpint.a           the library's objects with their internal symbols, for white-box tests, the
+#                               benchmark and the fuzz seeds (not installed)
+#   build/mlp                   the tool: tools/ + libmlpstudy.a + libmlpbase.a + libmlp.a
 
 CC      ?= cc
 OPT     ?= -O2
@@ -14,8 +26,9 @@ DATA    ?= data
 BUILD   ?= build
 
 # -ffp-contract=off: no silent fused multiply-adds, so each path's rounding is what its code says.
+# -fvisibility=hidden: nothing of the library is visible but what include/mlp.h declares (see above).
 MLP_CFLAGS = -std=c11 -Wall -Wextra -Wshadow -fopenmp -ffp-contract=off -D_POSIX_C_SOURCE=200809L \
-             -Iinclude -Isrc/core -Isrc/kernels -Isrc/io -Isrc/study -fPIC
+             -Iinclude -Isrc/base -Isrc/core -Isrc/kernels -Isrc/io -Isrc/study -fPIC -fvisibility=hidden
 LDLIBS  = -ljpeg -lz -lm
 LDFLAGS ?=
 
@@ -25,13 +38,15 @@ ifeq ($(SAN),1)
   BUILD := build-san
 endif
 
-# src/core: numerics and the training loop; src/kernels: matrix kernels and CPU dispatch;
-# src/io: file formats; src/study: run folders, the study report, SVG figures.
-LIB_SRC  = $(wildcard src/*/*.c)
-LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-TEST_SRC = $(wildcard tests/*.c)
-TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
-HDRS     = include/mlp.h $(wildcard src/*/*.h)
+# src/base: errors, files, JSON; src/core: numerics and the training loop; src/kernels: matrix kernels and CPU
+# dispatch; src/io: file formats. src/study: run folders, the study report, SVG figures (outside the library).
+LIB_SRC   = $(wildcard src/base/*.c src/core/*.c src/kernels/*.c src/io/*.c)
+LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+BASE_OBJ  = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/base/*.c))
+STUDY_OBJ = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/study/*.c))
+TEST_SRC  = $(wildcard tests/*.c)
+TEST_OBJ  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+HDRS      = include/mlp.h $(wildcard src/*/*.h)
 
 .PHONY: all run test data bench clean
 
@@ -47,15 +62,32 @@ $(BUILD)/tests/%.o: tests/%.c $(HDRS) tests/check.h | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
+# One relocatable object (ld -r) whose hidden symbols objcopy makes local: only mlp.h's functions stay global.
 $(BUILD)/libmlp.a: $(LIB_OBJ)
+	rm -f $@ $(BUILD)/libmlp.o
+	$(LD) -r -o $(BUILD)/libmlp.o $^
+	objcopy --localize-hidden $(BUILD)/libmlp.o
+	ar rcs $@ $(BUILD)/libmlp.o
+
+$(BUILD)/libmlpint.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/mlp: $(wildcard tools/*.c) $(wildcard tools/*.h) $(BUILD)/libmlp.a $(HDRS)
-	$(CC) $(CFLAGS) $(MLP_CFLAGS) -Itools $(wildcard tools/*.c) -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
+$(BUILD)/libmlpbase.a: $(BASE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/mlp_tests: $(TEST_OBJ) $(BUILD)/libmlp.a
-	$(CC) $(CFLAGS) $(MLP_CFLAGS) $(TEST_OBJ) -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
+$(BUILD)/libmlpstudy.a: $(STUDY_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+TOOL_LIBS = $(BUILD)/libmlpstudy.a $(BUILD)/libmlpbase.a $(BUILD)/libmlp.a
+
+$(BUILD)/mlp: $(wildcard tools/*.c) $(wildcard tools/*.h) $(TOOL_LIBS) $(HDRS)
+	$(CC) $(CFLAGS) $(MLP_CFLAGS) -Itools $(wildcard tools/*.c) -o $@ $(TOOL_LIBS) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/mlp_tests: $(TEST_OBJ) $(BUILD)/libmlpstudy.a $(BUILD)/libmlpint.a
+	$(CC) $(CFLAGS) $(MLP_CFLAGS) $(TEST_OBJ) -o $@ $(BUILD)/libmlpstudy.a $(BUILD)/libmlpint.a $(LDFLAGS) $(LDLIBS)
 
 data: $(DATA)/$(DATASET)/.verified
 

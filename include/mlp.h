@@ -30,6 +30,11 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: what this header declares is all that libmlp exports. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
 #define MLP_VERSION "0.1.0"
 #define MLP_MAX_LAYERS 16   /* Linear layers in a network (hidden layers + 1) */
 #define MLP_MAX_CLASSES 64  /* output width limit (MNIST: 10) */
@@ -589,6 +594,10 @@ typedef struct mlp_prepare_info {
  * (nearly) nothing was there to read. MLP_ERR_ARG for bad sizes or modes, MLP_ERR_NOMEM. */
 mlp_status mlp_image_prepare(const mlp_image *img, int out_w, int out_h, mlp_prepare mode, mlp_invert invert,
                              mlp_scaling s, float *x, mlp_prepare_info *info, mlp_error *err);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

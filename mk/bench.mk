@@ -27,8 +27,8 @@ blas-stamp-check:
 $(BLAS_STAMP): blas-stamp-check
 $(LIB_OBJ) $(TEST_OBJ): $(BLAS_STAMP)
 
-$(BENCH_BIN): bench/bench.c $(BUILD)/libmlp.a $(HDRS)
-	$(CC) $(CFLAGS) $(MLP_CFLAGS) $< -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
+$(BENCH_BIN): bench/bench.c $(BUILD)/libmlpint.a $(HDRS)
+	$(CC) $(CFLAGS) $(MLP_CFLAGS) $< -o $@ $(BUILD)/libmlpint.a $(LDFLAGS) $(LDLIBS)
 
 bench: $(BENCH_BIN) $(DATA)/mnist/.verified
 	MLP_DATA=$(DATA)/mnist $(BENCH_BIN) $(ARGS)

@@ -42,8 +42,8 @@ fuzz: fuzz-build
 	    echo "corpus $$(ls $(FUZZ_DIR)/corpus/$$t | wc -l) files"; \
 	done
 
-$(BUILD)/make_seeds: fuzz/make_seeds.c fuzz/fuzz_common.h $(BUILD)/libmlp.a
-	$(CC) $(CFLAGS) $(MLP_CFLAGS) $< -o $@ $(BUILD)/libmlp.a $(LDFLAGS) $(LDLIBS)
+$(BUILD)/make_seeds: fuzz/make_seeds.c fuzz/fuzz_common.h $(BUILD)/libmlpint.a
+	$(CC) $(CFLAGS) $(MLP_CFLAGS) $< -o $@ $(BUILD)/libmlpint.a $(LDFLAGS) $(LDLIBS)
 
 fuzz-seeds: $(BUILD)/make_seeds
 	$(BUILD)/make_seeds fuzz/corpus

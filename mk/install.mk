@@ -12,9 +12,10 @@
 #   PREFIX/bin/mlp
 #   PREFIX/share/man/man1/mlp.1
 #
-# The shared library is linked from the same -fPIC objects as libmlp.a. It exports only the mlp_*
-# symbols (a version script hides the internal JSON and buffer helpers, so they cannot clash with a
-# program's own). The soname's major number (0) changes when the ABI does.
+# The shared library is linked from the same -fPIC objects as libmlp.a. Like libmlp.a it exports exactly the
+# functions of include/mlp.h: everything else is compiled hidden (-fvisibility=hidden, see the Makefile), and
+# the version script keeps any other mlp_* name local too, so nothing internal can clash with a program's own
+# symbols. The soname's major number (0) changes when the ABI does.
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -32,6 +33,9 @@ MLP_SHLIB     = libmlp.so.$(MLP_FULLVER)
 .PHONY: shared install uninstall
 
 shared: $(BUILD)/$(MLP_SHLIB)
+
+# tests/test_install.c compares both libraries' exported symbols with mlp.h
+test: $(BUILD)/$(MLP_SHLIB)
 
 $(BUILD)/libmlp.map: mk/install.mk | $(BUILD)/obj
 	printf '{\n  global: mlp_*;\n  local: *;\n};\n' > $@

@@ -3,6 +3,7 @@
  *     the binary and the man page; examples/ compiles with `pkg-config --cflags --libs mlp`, links
  *     dynamically and statically, trains on MNIST and reaches a real accuracy; `make uninstall` leaves
  *     no file behind;
+ *   - the library boundary: libmlp.a and libmlp.so export exactly the functions that include/mlp.h declares;
  *   - two networks trained at the same time from two threads give bitwise the results of training them
  *     one after the other (no global state);
  *   - Python: tests/python/interop.py reads model.safetensors with the standard library only, recomputes
@@ -229,6 +230,116 @@ static void *run_job(void *arg) {
         mlp_trainer_free(&tr);
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------------ the library boundary
+ *
+ * libmlp is what mlp.h declares and nothing else is visible: the functions declared in include/mlp.h (comments
+ * left out) are exactly the global symbols that libmlp.a defines (nm -g) and that libmlp.so exports (nm -D). */
+
+typedef struct names {
+    char (*v)[64];
+    int n, cap;
+} names;
+
+static void names_add(names *s, const char *p, size_t len) {
+    if (len == 0 || len >= 64) return;
+    for (int i = 0; i < s->n; i++)
+        if (strlen(s->v[i]) == len && memcmp(s->v[i], p, len) == 0) return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->v = realloc(s->v, sizeof *s->v * (size_t)s->cap);
+    }
+    memcpy(s->v[s->n], p, len);
+    s->v[s->n++][len] = '\0';
+}
+
+static int names_has(const names *s, const char *name) {
+    for (int i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], name) == 0) return 1;
+    return 0;
+}
+
+static int ident_char(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+/* Every mlp_NAME followed by '(' outside comments: the header's functions. */
+static void header_functions(const char *text, names *out) {
+    for (const char *p = text; *p;) {
+        if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+            continue;
+        }
+        if (strncmp(p, "mlp_", 4) == 0 && (p == text || !ident_char(p[-1]))) {
+            const char *e = p;
+            while (ident_char(*e)) e++;
+            const char *q = e;
+            while (*q == ' ') q++;
+            if (*q == '(') names_add(out, p, (size_t)(e - p));
+            p = e;
+            continue;
+        }
+        p++;
+    }
+}
+
+/* The third field of nm's "value type name" lines. */
+static void nm_names(const char *out, names *s) {
+    for (const char *line = out; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        char a[128], b[16], c[128];
+        char buf[300];
+        size_t len = (size_t)(end - line) < sizeof buf - 1 ? (size_t)(end - line) : sizeof buf - 1;
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        if (sscanf(buf, "%127s %15s %127s", a, b, c) == 3) names_add(s, c, strlen(c));
+        line = *end ? end + 1 : end;
+    }
+}
+
+static void check_exports(const char *what, const names *got, const names *want) {
+    for (int i = 0; i < got->n; i++)
+        CHECK_MSG(names_has(want, got->v[i]), "%s exports %s, which mlp.h does not declare", what, got->v[i]);
+    for (int i = 0; i < want->n; i++)
+        CHECK_MSG(names_has(got, want->v[i]), "%s does not export %s, declared in mlp.h", what, want->v[i]);
+}
+
+TEST(library_exports_exactly_mlp_h) {
+    static char root[PATH_MAX], build[PATH_MAX], make[PATH_MAX * 2 + 200], out[1 << 16];
+    if (!locate(root, build)) {
+        check_skip("not run from the repository root, or $MLP_BIN not found");
+        return;
+    }
+    if (!have_program("nm") || !have_program("make")) {
+        check_skip("nm or make is not installed");
+        return;
+    }
+    make_cmd(make, sizeof make, root, build);
+    int st = check_sh(out, sizeof out, 1, "%s shared", make);
+    CHECK_MSG(st == 0, "make shared: exit %d: %s", st, out);
+    char *h = check_read_text("include/mlp.h");
+    CHECK(h != NULL);
+    if (st || !h) {
+        free(h);
+        return;
+    }
+    names want = {0}, a = {0}, so = {0};
+    header_functions(h, &want);
+    free(h);
+    CHECK_MSG(want.n >= 50 && names_has(&want, "mlp_trainer_epoch") && !names_has(&want, "mlp_fail"),
+              "%d functions read from mlp.h", want.n);
+    st = check_sh(out, sizeof out, 0, "nm -g --defined-only '%s/libmlp.a'", build);
+    CHECK_MSG(st == 0, "nm libmlp.a: exit %d", st);
+    nm_names(out, &a);
+    st = check_sh(out, sizeof out, 0, "nm -D --defined-only '%s/libmlp.so." MLP_VERSION "'", build);
+    CHECK_MSG(st == 0, "nm -D libmlp.so: exit %d", st);
+    nm_names(out, &so);
+    check_exports("libmlp.a", &a, &want);
+    check_exports("libmlp.so", &so, &want);
+    CHECK_INT(a.n, want.n);
+    CHECK_INT(so.n, want.n);
+    free(want.v), free(a.v), free(so.v);
 }
 
 TEST(library_two_threads_train_like_one) {

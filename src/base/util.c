@@ -1,4 +1,4 @@
-/* util.c - error reporting, atomic file writes, the clock. */
+/* util.c - error reporting, atomic file writes, the clock (util.h). */
 #include "util.h"
 
 #include <errno.h>
@@ -8,19 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-const char *mlp_status_name(mlp_status s) {
-    switch (s) {
-    case MLP_OK: return "ok";
-    case MLP_ERR_ARG: return "invalid argument";
-    case MLP_ERR_IO: return "i/o error";
-    case MLP_ERR_FORMAT: return "malformed file";
-    case MLP_ERR_NOMEM: return "out of memory";
-    case MLP_ERR_DIVERGED: return "training diverged";
-    case MLP_ERR_INTERRUPTED: return "interrupted";
-    }
-    return "unknown error";
-}
 
 mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) {
     if (err) {

@@ -1,5 +1,6 @@
 /* util.h - error reporting, atomic file writes and the clock (util.c): the helpers every layer of the library uses.
- * Internal: not installed, not exported (docs/ARCHITECTURE.md, "The library boundary"). */
+ * Internal: not installed, not exported (docs/ARCHITECTURE.md, "The library boundary"); src/base is linked into
+ * libmlp (hidden there) and, as build/libmlpbase.a, into the tool and the study. */
 #ifndef MLP_UTIL_H
 #define MLP_UTIL_H
 
