@@ -262,6 +262,23 @@ mlp_status mlp_net_set_exec(mlp_net *net, int threads, mlp_kernels kernels, mlp_
  * workspace: valid until the next forward, backward or free of this network (copy them to keep them).
  * Writes the workspace, so one network serves one thread at a time. */
 const float *mlp_net_forward(mlp_net *net, const float *x, int n);
+/* Inverted dropout for a training forward pass (docs/SEMANTICS.md): each hidden unit's output is set to 0 with
+ * probability p and the others are scaled by 1/(1-p). Whether unit `unit` of hidden layer `layer` (0-based) in
+ * row row0 + r of a batch is kept is a pure function of (seed, epoch, step, row0 + r, layer, unit): the same for
+ * any thread count, MPI rank or resumed run. The trainer uses its seed, the epoch (1-based), the step in the
+ * epoch (0-based) and row0 = 0 (an MPI rank: its slice's first row in the batch). */
+typedef struct mlp_dropout {
+    float p;        /* [0, 1); 0: no dropout */
+    uint64_t seed;
+    int epoch, step;
+    int row0;
+} mlp_dropout;
+
+/* 1 if the unit is kept under d (always 1 when d->p is 0). */
+int mlp_dropout_keep(const mlp_dropout *d, int layer, int row, int unit);
+/* mlp_net_forward with dropout d (NULL or p = 0: none) on the hidden layers; the next mlp_net_backward uses the
+ * same masks. mlp_net_forward and mlp_evaluate never drop. */
+const float *mlp_net_forward_train(mlp_net *net, const float *x, int n, const mlp_dropout *d);
 /* Backward after a forward of the same x: grads = d(loss)/d(params), with dlogits [n x classes] the
  * gradient at the logits. Overwrites grads; dlogits may be modified. */
 void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n);
@@ -333,6 +350,8 @@ typedef struct mlp_train_cfg {
     int step_epochs;              /* step: epochs between decays (default 30) */
     float step_gamma;             /* step: factor per decay, (0, 1] (default 0.1) */
     float min_lr;                 /* cosine: the final learning rate, 0..lr (default 0) */
+    /* Inverted dropout on every hidden layer's output while training (mlp_dropout; masks from seed), [0, 1) */
+    float dropout;
 } mlp_train_cfg;
 
 /* The report's best configuration: hinge (D = 5), lr 1e-5, wd 0.1, momentum 0.9, summed gradients,

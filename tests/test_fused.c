@@ -344,7 +344,7 @@ TEST(fused_step_equals_unfused_composition) {
             unsigned char hits[64];
             int correct;
             double ref_loss = mlp_step_ref_grad(&ref, &lc, x, y, c->nb, c->red == MLP_GRAD_MEAN ? 1.0f / c->nb : 1.0f,
-                                                dl, rows, hits, &correct);
+                                                dl, rows, hits, &correct, NULL);
             /* its loss is mlp_loss_eval's on the same logits (the backward pass leaves them in place) */
             int eval_correct;
             CHECK(ref_loss == mlp_loss_eval(&lc, ref.ws->u[ref.arch.n_layers - 1], y, c->nb, K, NULL, 1.0f,

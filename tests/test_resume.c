@@ -57,7 +57,8 @@ static void problem_init(problem *p, int variant) {
 }
 
 /* The update rule of the runs: 0 the reference's SGD; 1 Adam with a warm-up and a cosine schedule; 2 AdamW with
- * a step schedule; 3 Nesterov SGD (every state a resume must restore: moments, the update count, the rate). */
+ * a step schedule; 3 Nesterov SGD; 4 Adam with dropout (every state a resume must restore: moments, the update
+ * count, the rate, the masks). */
 static int g_rule;
 
 static mlp_train_cfg problem_cfg(void) {
@@ -65,7 +66,8 @@ static mlp_train_cfg problem_cfg(void) {
     if (g_rule == 1) c.optim = MLP_OPTIM_ADAM, c.schedule = MLP_SCHEDULE_COSINE, c.warmup_epochs = 1;
     if (g_rule == 2) c.optim = MLP_OPTIM_ADAMW, c.schedule = MLP_SCHEDULE_STEP, c.step_epochs = 1, c.wd = 1e-2f;
     if (g_rule == 3) c.nesterov = 1;
-    if (g_rule == 1 || g_rule == 2) {
+    if (g_rule == 4) c.optim = MLP_OPTIM_ADAM, c.dropout = 0.2f;
+    if (g_rule == 1 || g_rule == 2 || g_rule == 4) {
         c.loss = mlp_loss_default(MLP_LOSS_CE);
         c.reduction = MLP_GRAD_MEAN;
         c.lr = 0.01f;
@@ -229,14 +231,14 @@ TEST(resume_bitwise_after_any_stop) {
     free(p);
 }
 
-/* The same with Adam (+ warm-up and cosine), AdamW (+ step schedule) and Nesterov SGD. */
+/* The same with Adam (+ warm-up and cosine), AdamW (+ step schedule), Nesterov SGD and Adam with dropout. */
 TEST(resume_bitwise_every_optimizer) {
     problem *p = malloc(sizeof *p);
     problem_init(p, 0);
     char path[700];
     snprintf(path, sizeof path, "%s/ck.safetensors", check_tmpdir());
     static const int stops[][2] = {{1, 5}, {2, 0}, {3, 1}, {3, 6}, {4, SSTEPS - 1}};
-    for (g_rule = 1; g_rule <= 3; g_rule++) {
+    for (g_rule = 1; g_rule <= 4; g_rule++) {
         reference ref;
         reference_run(p, &ref);
         CHECK_MSG(ref.hist[SEPOCHS - 1].train_loss < ref.hist[0].train_loss, "rule %d: the run does not train", g_rule);

@@ -55,7 +55,7 @@ static const help_topic topics[] = {
      "train_loss and train_acc are the means of the per-batch values measured before each update; the\n"
      "test set is evaluated after the epoch. Weights start as N(0, init_std^2), biases 0. Results are\n"
      "bitwise identical for any --threads and across runs with the same seed. docs/SEMANTICS.md has it all.\n"},
-    {"optimizers", "sgd, nesterov, adam, adamw and the learning-rate schedules: formulas",
+    {"optimizers", "sgd, nesterov, adam, adamw, the learning-rate schedules, dropout: formulas",
      "Per parameter p (biases too) with gradient g, states from 0, t = 1, 2, ... the update count:\n"
      "  sgd       v <- m v + (g + wd p);  p <- p - lr v                (the reference; m = --momentum)\n"
      "  nesterov  d = g + wd p;  v <- m v + d;  p <- p - lr (d + m v)   (--nesterov)\n"
@@ -68,7 +68,9 @@ static const help_topic topics[] = {
      "  constant  lr\n"
      "  step      lr gamma^floor(i / N)           (--step-gamma 0.1, --step-epochs 30)\n"
      "  cosine    lo + (lr - lo)(1 + cos(pi i / (E - W))) / 2   (lo = --min-lr, 0)\n"
-     "The epoch's rate is the lr column of metrics.csv.\n"},
+     "The epoch's rate is the lr column of metrics.csv.\n"
+     "--dropout P: while training, each hidden unit's output is 0 with probability P, else scaled by\n"
+     "1/(1-P); the masks are a function of (seed, epoch, step, row, layer, unit); evaluation never drops.\n"},
     {"images", "how predict turns a picture into a network input",
      "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced), JPEG (libjpeg-turbo) or\n"
      "   PGM, by content. Colour becomes gray by ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B.\n"

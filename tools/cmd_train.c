@@ -81,6 +81,8 @@ static void train_usage(FILE *f) {
             "  --step-epochs N        step: multiply the rate by --step-gamma every N epochs (default 30)\n"
             "  --step-gamma X         step: the factor, in (0, 1] (default 0.1)\n"
             "  --min-lr X             cosine: the rate it decays to (default 0)\n"
+            "  --dropout P            inverted dropout on the hidden layers while training, 0 <= P < 1\n"
+            "                         (default 0; masks from --seed, identical for any --threads)\n"
             "  --batch N              batch size (default 100)\n"
             "  --epochs N             epochs (default 200)\n"
             "  --init-std X           initial weights ~ N(0, X^2), biases 0 (default 0.01)\n"
@@ -146,7 +148,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
                                          "--batch",      "--epochs", "--init-std", "--seed",   "--grad-reduction",
                                          "--no-shuffle", "--init",   "--optimizer", "--nesterov", "--beta1",
                                          "--beta2",      "--eps",    "--schedule", "--warmup-epochs",
-                                         "--step-epochs", "--step-gamma", "--min-lr"};
+                                         "--step-epochs", "--step-gamma", "--min-lr", "--dropout"};
     while (opts_next(&o)) {
         for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
             if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
@@ -193,6 +195,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         else if (is(&o, "--step-epochs")) t->cfg.step_epochs = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
         else if (is(&o, "--step-gamma")) t->cfg.step_gamma = (float)parse_double(o.name, opts_value(&o), 1e-30, 1);
         else if (is(&o, "--min-lr")) t->cfg.min_lr = (float)parse_double(o.name, opts_value(&o), 0, 1e6);
+        else if (is(&o, "--dropout")) t->cfg.dropout = (float)parse_double(o.name, opts_value(&o), 0, 0.99);
         else if (is(&o, "--batch")) t->cfg.batch = (int)parse_long(o.name, opts_value(&o), 1, 1 << 20);
         else if (is(&o, "--epochs")) t->cfg.epochs = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
         else if (is(&o, "--init-std")) t->cfg.init_std = (float)parse_double(o.name, opts_value(&o), 0, 100);
@@ -280,6 +283,8 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     json_sbuf_float(b, c->step_gamma);
     sbuf_puts(b, ",\n  \"min_lr\": ");
     json_sbuf_float(b, c->min_lr);
+    sbuf_puts(b, ",\n  \"dropout\": ");
+    json_sbuf_float(b, c->dropout);
     sbuf_printf(b, ",\n  \"batch\": %d,\n  \"epochs\": %d,\n  \"init_std\": ", c->batch, c->epochs);
     json_sbuf_float(b, c->init_std);
     sbuf_printf(b, ",\n  \"seed\": %llu,\n  \"shuffle\": %s,\n  \"init_model\": ", (unsigned long long)c->seed,
@@ -441,6 +446,7 @@ static void load_run_config(train_opts *t, const char *dir) {
         t->cfg.step_gamma = cfg_float(&r, "step_gamma", 1e-30, 1);
         t->cfg.min_lr = cfg_float(&r, "min_lr", 0, 1e6);
     }
+    if (json_get(doc.root, "dropout")) t->cfg.dropout = cfg_float(&r, "dropout", 0, 0.99);
     t->cfg.batch = (int)cfg_int(&r, "batch", 1, 1 << 20);
     t->cfg.epochs = (int)cfg_int(&r, "epochs", 1, 1000000);
     t->cfg.init_std = cfg_float(&r, "init_std", 0, 100);

@@ -93,6 +93,10 @@ void progress_begin(progress *p, const progress_run *r) {
     if (c->schedule != MLP_SCHEDULE_CONSTANT || c->warmup_epochs)
         snprintf(sched, sizeof sched, ", %s schedule%s%.0d%s", mlp_schedule_name(c->schedule),
                  c->warmup_epochs ? " after " : "", c->warmup_epochs, c->warmup_epochs ? " warm-up epochs" : "");
+    if (c->dropout > 0) {
+        const size_t used = strlen(rule);
+        snprintf(rule + used, sizeof rule - used, ", dropout %g", (double)c->dropout);
+    }
     fprintf(p->out, "%smlp %s: %s %s %s + %s%s, %s gradients, lr %g%s, wd %g, %s, batch %d, %d epochs, seed %llu\n",
             sgr(p, SGR_BOLD), MLP_VERSION, r->dataset, r->arch, mlp_act_name(r->act), mlp_loss_name(c->loss.kind),
             sgr(p, SGR_RESET), c->reduction == MLP_GRAD_SUM ? "summed" : "mean", (double)c->lr, sched, (double)c->wd,

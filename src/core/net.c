@@ -245,6 +245,8 @@ void mlp_net_forward_rows(mlp_net *net, const float *x, int r0, int r1, const fl
         else
             kt->gemm_nn(r1 - r0, w_out, w_in, in, w_in, net->ws->wt[l], w_out, net->params + net->b_off[l], u, w_out,
                         l < L - 1 ? &ep : NULL);
+        if (l < L - 1)
+            mlp_dropout_apply(&net->ws->drop, l, r0, r1, 0, w_out, net->ws->a[l] + (size_t)r0 * w_out, NULL, w_out);
         in = net->ws->a[l] + (size_t)r0 * w_out;
     }
 }
@@ -301,8 +303,12 @@ int mlp_net_row_threads(const mlp_net *net, int n) {
 }
 
 /* Subnormals are flushed while the pass computes, on this thread and the team's (fpmode.c). */
-const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
+const float *mlp_net_forward(mlp_net *net, const float *x, int n) { return mlp_net_forward_train(net, x, n, NULL); }
+
+const float *mlp_net_forward_train(mlp_net *net, const float *x, int n, const mlp_dropout *d) {
     const int L = net->arch.n_layers;
+    memset(&net->ws->drop, 0, sizeof net->ws->drop);
+    if (d && d->p > 0) net->ws->drop = mlp_dropout_make(d);
     const int threads = mlp_net_row_threads(net, n);
     mlp_fpmode fm;
     mlp_fpmode_enter(&fm);
@@ -325,6 +331,23 @@ const float *mlp_net_forward(mlp_net *net, const float *x, int n) {
     }
     mlp_fpmode_leave(&fm);
     return net->ws->u[L - 1];
+}
+
+/* next *= f'(u_l) r for hidden layer l under the last forward's dropout, with r folded into f' first (d' = f' r, then
+ * next d'), as the fused step's stored derivative has it: f' of the path's activation kernel, in pieces of a row. */
+static void dropout_backward(mlp_net *net, int l, float *next, int n) {
+    const mlp_kernel_table *kt = mlp_kernels_of(net->kernels);
+    const int w = net->arch.width[l + 1];
+    enum { PIECE = 256 };
+    float f[PIECE], d[PIECE];
+    for (int r = 0; r < n; r++)
+        for (int c0 = 0; c0 < w; c0 += PIECE) {
+            const int m = w - c0 < PIECE ? w - c0 : PIECE;
+            kt->act(net->arch.act, net->ws->u[l] + (size_t)r * w + c0, f, d, (size_t)m);
+            mlp_dropout_apply(&net->ws->drop, l, r, r + 1, c0, c0 + m, f, d, 0);
+            float *g = next + (size_t)r * w + c0;
+            for (int c = 0; c < m; c++) g[c] = g[c] * d[c];
+        }
 }
 
 /* The unfused backward pass (the reference composition for the fused step): one product at a time through
@@ -351,7 +374,8 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
             float *next = net->ws->delta[(L - 1 - l) & 1];
             mlp_gemm_nn(net->kernels, net->threads, n, w_in, w_out, G, w_out, net->params + net->w_off[l], w_in,
                         NULL, next, w_in, NULL);
-            kt->act_backward(net->arch.act, net->ws->u[l - 1], next, next, (size_t)n * (size_t)w_in);
+            if (net->ws->drop.thr) dropout_backward(net, l - 1, next, n);
+            else kt->act_backward(net->arch.act, net->ws->u[l - 1], next, next, (size_t)n * (size_t)w_in);
             G = next;
         }
     }
@@ -361,8 +385,9 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
 /* ------------------------------------------------------------------ the reference training step (step.h) */
 
 double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
-                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct) {
-    const float *logits = mlp_net_forward(net, x, n);
+                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct,
+                         const mlp_dropout *drop) {
+    const float *logits = mlp_net_forward_train(net, x, n, drop);
     mlp_loss_rows(loss, logits, y, n, net->arch.width[net->arch.n_layers], dlogits, grad_scale, row_loss, row_ok);
     mlp_net_backward(net, x, dlogits, n);
     return mlp_rows_sum(row_loss, row_ok, n, correct);
@@ -413,6 +438,7 @@ void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts) {
         kt->gemm_nn(s->nb, o1 - o0, D, s->x, D, net->ws->wt[0] + o0, H, net->params + net->b_off[0] + o0, out + o0, H,
                     epp);
     }
+    if (s->drop && epp) mlp_dropout_apply(s->drop, 0, 0, s->nb, o0, o1, out + o0, d0, H); /* a0 r and f' r */
 }
 
 /* CSC block b of the batch (rows [16b, 16b + 16)) from its CSR rows: a counting sort by input, rows in order. */
@@ -467,6 +493,7 @@ void mlp_step_middle(mlp_net *net, const mlp_step *s, int part, int parts) {
                       .ldd = w_out};
         kt->gemm_nn(n, w_out, w_in, in + (size_t)r0 * w_in, w_in, net->ws->wt[l], w_out, net->params + net->b_off[l],
                     out + (size_t)r0 * w_out, w_out, l < L - 1 ? &ep : NULL);
+        if (s->drop && l < L - 1) mlp_dropout_apply(s->drop, l, r0, r1, 0, w_out, out + (size_t)r0 * w_out, dl, w_out);
         in = out;
     }
     /* loss and its gradient at the logits */

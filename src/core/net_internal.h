@@ -3,6 +3,7 @@
 #ifndef MLP_NET_INTERNAL_H
 #define MLP_NET_INTERNAL_H
 
+#include "dropout.h"
 #include "mlp.h"
 
 #include <stddef.h>
@@ -21,6 +22,8 @@ struct mlp_net_ws {
     double *eval_loss;
     int *eval_pred;
     float *sparse0;
+    /* the dropout of the last forward pass (mlp_net_forward_train; thr 0: none), which mlp_net_backward repeats */
+    mlp_dropout_ctx drop;
 };
 
 /* The forward pass of rows [r0, r1) of x into the workspace rows r0..r1 (independent of other rows). With

@@ -10,14 +10,15 @@
 /* The reference training step: the plain composition of the public passes, the definition that the fused step
  * below and every faster path are held to (tests/test_fused.c), and the step of the data-parallel path (train.c),
  * which combines the shards' gradients between its two halves:
- *   mlp_step_ref_grad    forward (mlp_net_forward), per-row loss and dlogits (mlp_loss_rows), backward
+ *   mlp_step_ref_grad    forward (mlp_net_forward_train with dropout drop, or NULL), per-row loss and dlogits (mlp_loss_rows), backward
  *                        (mlp_net_backward): net->grads = grad_scale * d(sum_r E_r)/d(params) over the n rows of
  *                        x, y; row_loss, row_ok [n] and dlogits [n x classes] are scratch. Returns sum_r E_r (row
  *                        order, mlp_rows_sum) and the count of right predictions in *correct.
  *   mlp_step_ref_update  the update rule of the training configuration on every parameter at rate lr, update
  *                        number `step` (1, 2, ...) (mlp_optim_step; plain SGD is mlp_sgd_step). */
 double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
-                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct);
+                         float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct,
+                         const mlp_dropout *drop);
 void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step);
 
 /* The fused training step, in three parts run by every thread of a team (part = thread number, parts =
@@ -65,6 +66,9 @@ typedef struct mlp_step {
      * transposed, NULL otherwise), the other layers' rows, the biases. */
     const mlp_optim_coef *opt;
     float *st0;
+    /* Inverted dropout on the hidden layers (dropout.c), or NULL: applied to a_l and to the stored f'(u_l) right
+     * after each hidden layer's forward product, so that the backward pass and the weight gradients see it. */
+    const mlp_dropout_ctx *drop;
 } mlp_step;
 
 void mlp_step_forward0(mlp_net *net, const mlp_step *s, int part, int parts);

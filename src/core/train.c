@@ -73,6 +73,8 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
         if (!(isfinite(c->eps) && c->eps > 0))
             return mlp_fail(err, MLP_ERR_ARG, "eps %g: must be finite and > 0", (double)c->eps);
     }
+    if (!(isfinite(c->dropout) && c->dropout >= 0 && c->dropout < 1))
+        return mlp_fail(err, MLP_ERR_ARG, "dropout %g: must be in [0, 1)", (double)c->dropout);
     if ((unsigned)c->schedule >= MLP_SCHEDULE_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown learning-rate schedule %d", (int)c->schedule);
     if (c->warmup_epochs < 0 || (c->warmup_epochs > 0 && c->warmup_epochs >= c->epochs))
@@ -445,8 +447,10 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
     mlp_step st;
     mlp_step_sparse sp;
     step_view(run, &st, &sp);
-    mlp_optim_coef rule; /* this thread's copy of the step's update rule */
+    mlp_optim_coef rule; /* this thread's copies of the step's update rule and dropout masks */
+    mlp_dropout_ctx drop;
     st.opt = &rule;
+    st.drop = run->t->cfg.dropout > 0 ? &drop : NULL;
     mlp_team_seat seat;
     mlp_team_enter(&run->team, &seat, me, parts);
     gather(run, run->start, me, parts);
@@ -455,6 +459,7 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
         if ((s = mlp_team_turn(&run->team, &seat, s)) < 0 || s >= run->steps) break; /* parked threads wait here */
         const int nb = step_batch(run, &st, s), act = seat.act;
         rule = mlp_optim_coef_make(&run->t->cfg, run->lr, run->step0 + s + 1);
+        if (st.drop) drop = mlp_dropout_make(&(mlp_dropout){run->t->cfg.dropout, run->t->cfg.seed, run->epoch, s, 0});
 
         mlp_step_forward0(net, &st, me, act);
         mlp_team_sync(&run->team, &seat);
@@ -542,8 +547,9 @@ static mlp_status sharded_steps(epoch_run *run, mlp_error *err) {
         if (n > 0) {
             const float scale = t->cfg.reduction == MLP_GRAD_MEAN ? 1.0f / (float)nb : 1.0f;
             int correct;
+            const mlp_dropout drop = {t->cfg.dropout, t->cfg.seed, run->epoch, s, r0}; /* rows r0.. of the batch */
             sums[0] = mlp_step_ref_grad(net, &t->cfg.loss, x, y, n, scale, ws->dlogits, sc->row_loss, sc->row_ok,
-                                        &correct);
+                                        &correct, &drop);
             sums[1] = correct;
         } else {
             memset(net->grads, 0, sizeof(float) * net->n_params); /* a batch smaller than the shard count */
@@ -731,6 +737,7 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
             return mlp_fail(err, MLP_ERR_ARG, "label %d of image %d is not below the network's %d classes", ds->y[i],
                             i, K);
     if (confusion) memset(confusion, 0, sizeof(int) * (size_t)K * (size_t)K);
+    memset(&net->ws->drop, 0, sizeof net->ws->drop); /* evaluation never drops (a training pass may have) */
     mlp_fpmode fm; /* subnormals flushed while evaluating, as in training (fpmode.c) */
     mlp_fpmode_enter(&fm);
     eval_run e;

@@ -204,6 +204,7 @@ static void build_metadata(sbuf *h, const mlp_trainer *t) {
     meta_fmt(&w, "step_epochs", "%d", c->step_epochs);
     meta_f32(&w, "step_gamma", c->step_gamma);
     meta_f32(&w, "min_lr", c->min_lr);
+    meta_f32(&w, "dropout", c->dropout);
     meta_fmt(&w, "batch", "%d", c->batch);
     meta_fmt(&w, "epochs", "%d", c->epochs);
     meta_str(&w, "shuffle", c->shuffle ? "true" : "false");
@@ -572,7 +573,8 @@ static mlp_status same_f32_or(const ck_file *f, const char *key, float missing, 
     return same_f32(f, key, want, err);
 }
 
-/* The optimizer and the schedule (checkpoints from before them: sgd, constant, and the defaults). */
+/* The optimizer, the schedule and dropout (checkpoints from before them: sgd, constant, none, and the defaults).
+ * Dropout needs no state: its masks are a function of the seed, the epoch and the step. */
 static mlp_status check_same_rule(const ck_file *f, const mlp_train_cfg *c, mlp_error *err) {
     const mlp_train_cfg d = mlp_train_cfg_default();
     char want[32], dflt[32];
@@ -583,7 +585,8 @@ static mlp_status check_same_rule(const ck_file *f, const mlp_train_cfg *c, mlp_
         (st = same_f32_or(f, "eps", d.eps, c->eps, err)) ||
         (st = same_str_or(f, "schedule", mlp_schedule_name(d.schedule), mlp_schedule_name(c->schedule), err)) ||
         (st = same_f32_or(f, "step_gamma", d.step_gamma, c->step_gamma, err)) ||
-        (st = same_f32_or(f, "min_lr", d.min_lr, c->min_lr, err)))
+        (st = same_f32_or(f, "min_lr", d.min_lr, c->min_lr, err)) ||
+        (st = same_f32_or(f, "dropout", d.dropout, c->dropout, err)))
         return st;
     snprintf(want, sizeof want, "%d", c->warmup_epochs);
     snprintf(dflt, sizeof dflt, "%d", d.warmup_epochs);
