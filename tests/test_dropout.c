@@ -340,7 +340,7 @@ TEST(dropout_cli_on_mnist) {
     CHECK(csv != NULL);
     if (!csv) return;
     const char *last = strstr(csv, "\n2,");
-    double trl, tra, tel, tea;
+    double trl = 0, tra = 0, tel = 0, tea = 0;
     CHECK(last && sscanf(last + 3, "%lf,%lf,%lf,%lf", &trl, &tra, &tel, &tea) == 4);
     CHECK_MSG(tea > 0.92, "adam + dropout 0.2 on MNIST: test accuracy %.4f after 2 epochs", tea);
     free(csv);
