@@ -51,9 +51,20 @@ mlp_train_cfg mlp_train_cfg_default(void) {
     return c;
 }
 
+/* Every label of ds must be a class of the network (0..K-1). */
+static mlp_status check_labels(const mlp_dataset *ds, int K, const char *what, mlp_error *err) {
+    if (!ds->y) return mlp_fail(err, MLP_ERR_ARG, "the %s set has no labels", what);
+    for (int i = 0; i < ds->n; i++)
+        if (ds->y[i] >= K)
+            return mlp_fail(err, MLP_ERR_ARG, "%s example %d has label %d; the network's %d outputs need labels 0..%d",
+                            what, i, (int)ds->y[i], K, K - 1);
+    return MLP_OK;
+}
+
 static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const mlp_dataset *train,
                             const mlp_dataset *test, mlp_error *err) {
     const int K = net->arch.width[net->arch.n_layers];
+    mlp_status st;
     if (!(isfinite(c->lr) && c->lr >= 0))
         return mlp_fail(err, MLP_ERR_ARG, "learning rate %g: must be finite and >= 0", (double)c->lr);
     if (!(isfinite(c->wd) && c->wd >= 0))
@@ -101,7 +112,8 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
     if (test && test->n > 0 && test->dim != net->arch.width[0])
         return mlp_fail(err, MLP_ERR_ARG, "test images have %d pixels but the network takes %d inputs", test->dim,
                         net->arch.width[0]);
-    if (K < 10) return mlp_fail(err, MLP_ERR_ARG, "the network has %d outputs; labels 0..9 need 10", K);
+    if ((st = check_labels(train, K, "training", err)) || (test && test->n > 0 && (st = check_labels(test, K, "test", err))))
+        return st;
     return MLP_OK;
 }
 
