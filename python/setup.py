@@ -37,9 +37,12 @@ class BuildExt(build_ext):
 def ldlibs():
     text = os.environ.get("MLP_LDLIBS")
     if text is None:
-        with open(os.path.join(ROOT, "Makefile")) as f:
-            m = re.search(r"^LDLIBS\s*=(.*)$", f.read(), re.M)
-        text = m.group(1) if m else "-lz -lm"
+        try:
+            with open(os.path.join(ROOT, "Makefile")) as f:
+                m = re.search(r"^LDLIBS\s*=(.*)$", f.read(), re.M)
+        except OSError:
+            m = None
+        text = m.group(1) if m else "-ljpeg -lz -lm"
     return [t[2:] for t in text.split() if t.startswith("-l")]
 
 

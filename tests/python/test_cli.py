@@ -8,6 +8,7 @@
   - a model trained by the CLI and loaded in Python (mlp.load) predicts what `mlp eval` counts.
 Needs $MLP_BIN (the mlp binary) and $MLP_DATA (the MNIST folder); skipped (exit 0) without them.
 """
+import json
 import os
 import re
 import subprocess
@@ -110,12 +111,13 @@ class CrossChecks(unittest.TestCase):
             p = os.path.join(self.tmp.name, "t%d.pgm" % i)
             write_pgm(p, X_test[i])
             images.append(p)
-        out = run("predict", path, *images, "--invert", "no").strip().splitlines()
+        out = run("predict", path, *images, "--invert", "no", "--prepare", "whole", "--json").strip().splitlines()
         logits = clf.decision_logits(X_test[:12])
+        self.assertEqual(len(out), 12)
         for i, line in enumerate(out):
-            fields = line.rsplit(": ", 1)[1].split()
-            self.assertEqual(int(fields[0]), pred[i], line)
-            np.testing.assert_allclose([float(v) for v in fields[1:11]], logits[i], rtol=1e-5, atol=1e-5)
+            r = json.loads(line)
+            self.assertEqual(int(r["class"]), pred[i], line)
+            np.testing.assert_allclose(r["scores"], logits[i], rtol=1e-5, atol=1e-5)
 
 
 if __name__ == "__main__":
