@@ -133,10 +133,9 @@ TEST(python_pip_install) {
     if (!build_extension(build)) return;
     const char *tmp = check_tmpdir();
     int st = check_sh(out, sizeof out, 1,
-                      "mkdir -p '%s/src' && cp -r Makefile include python '%s/src/' && mkdir -p '%s/src/src' && "
-                      "cp -r src/core src/kernels src/io src/study '%s/src/src/' && rm -rf '%s/src/python/build' "
+                      "mkdir -p '%s/src' && cp -r Makefile include src python '%s/src/' && rm -rf '%s/src/python/build' "
                       "'%s/src/python/mlp/'*.so && '%s' -m venv --system-site-packages '%s/venv'",
-                      tmp, tmp, tmp, tmp, tmp, tmp, python_bin(), tmp);
+                      tmp, tmp, tmp, tmp, python_bin(), tmp);
     if (st != 0) {
         check_skip("cannot create a venv (apt-get install python3-venv)");
         printf("%s", out);
