@@ -1,7 +1,7 @@
 # install.mk - the shared library, `make install` and `make uninstall`.
 #
 #   make install PREFIX=/some/dir     (default /usr/local; DESTDIR is honoured for packaging)
-#   make uninstall PREFIX=/some/dir   removes exactly the files install put there
+#   make uninstall PREFIX=/some/dir   removes exactly the files and folders install put there
 #   make shared                       only build $(BUILD)/libmlp.so.X.Y.Z
 #
 # Installed:
@@ -11,6 +11,12 @@
 #   PREFIX/lib/pkgconfig/mlp.pc       (pkg-config --cflags --libs mlp)
 #   PREFIX/bin/mlp
 #   PREFIX/share/man/man1/mlp.1
+#   PREFIX/share/mlp/fetch_data.sh    (what `mlp fetch` runs)
+#   PREFIX/share/mlp/installed-folders  the folders install created, deepest first (for uninstall)
+#
+# Uninstall removes the files, then those of the recorded folders that are empty: a prefix is left as it
+# was before install (folders that existed before are never recorded, so never removed). Reinstalling
+# over an installation keeps the earlier record.
 #
 # The shared library is linked from the same -fPIC objects as libmlp.a. Like libmlp.a it exports exactly the
 # functions of include/mlp.h: everything else is compiled hidden (-fvisibility=hidden, see the Makefile), and
@@ -24,6 +30,9 @@ LIBDIR      = $(PREFIX)/lib
 BINDIR      = $(PREFIX)/bin
 MANDIR      = $(PREFIX)/share/man
 PKGDIR      = $(LIBDIR)/pkgconfig
+SHAREDIR    = $(PREFIX)/share/mlp
+MLP_INSTALL_DIRS = $(INCLUDEDIR) $(LIBDIR) $(PKGDIR) $(BINDIR) $(MANDIR)/man1 $(SHAREDIR)
+MLP_DIRS_RECORD  = $(SHAREDIR)/installed-folders
 
 MLP_SOVERSION = 0
 MLP_FULLVER  := $(shell sed -n 's/^\#define MLP_VERSION "\([^"]*\)".*/\1/p' include/mlp.h)
@@ -46,9 +55,17 @@ $(BUILD)/$(MLP_SHLIB): $(LIB_OBJ) $(BUILD)/libmlp.map
 	ln -sf $(MLP_SHLIB) $(BUILD)/$(MLP_SONAME)
 	ln -sf $(MLP_SONAME) $(BUILD)/libmlp.so
 
-install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp.1
-	install -d '$(DESTDIR)$(INCLUDEDIR)' '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(PKGDIR)' '$(DESTDIR)$(BINDIR)' \
-	    '$(DESTDIR)$(MANDIR)/man1'
+install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp.1 scripts/fetch_data.sh
+	@# the folders that do not exist yet (each missing ancestor too), recorded after they are made
+	@new=''; for d in $(MLP_INSTALL_DIRS); do \
+	    p="$$d"; while [ -n "$$p" ] && [ "$$p" != / ] && [ "$$p" != . ] && [ ! -d '$(DESTDIR)'"$$p" ]; do \
+	        case " $$new " in *" $$p "*) ;; *) new="$$new $$p" ;; esac; p=$$(dirname "$$p"); done; \
+	done; \
+	install -d $(foreach d,$(MLP_INSTALL_DIRS),'$(DESTDIR)$(d)'); \
+	{ [ ! -f '$(DESTDIR)$(MLP_DIRS_RECORD)' ] || cat '$(DESTDIR)$(MLP_DIRS_RECORD)'; \
+	  for p in $$new; do echo "$$p"; done; } | awk 'NF && !seen[$$0]++ { print length($$0) "\t" $$0 }' | \
+	    sort -rn | cut -f2- > '$(DESTDIR)$(MLP_DIRS_RECORD).part' && \
+	    mv -f '$(DESTDIR)$(MLP_DIRS_RECORD).part' '$(DESTDIR)$(MLP_DIRS_RECORD)'
 	install -m 644 include/mlp.h '$(DESTDIR)$(INCLUDEDIR)/mlp.h'
 	install -m 644 $(BUILD)/libmlp.a '$(DESTDIR)$(LIBDIR)/libmlp.a'
 	install -m 755 $(BUILD)/$(MLP_SHLIB) '$(DESTDIR)$(LIBDIR)/$(MLP_SHLIB)'
@@ -58,8 +75,13 @@ install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp
 	chmod 644 '$(DESTDIR)$(PKGDIR)/mlp.pc'
 	install -m 755 $(BUILD)/mlp '$(DESTDIR)$(BINDIR)/mlp'
 	install -m 644 docs/mlp.1 '$(DESTDIR)$(MANDIR)/man1/mlp.1'
+	install -m 644 scripts/fetch_data.sh '$(DESTDIR)$(SHAREDIR)/fetch_data.sh'
 
 uninstall:
 	rm -f '$(DESTDIR)$(INCLUDEDIR)/mlp.h' '$(DESTDIR)$(LIBDIR)/libmlp.a' '$(DESTDIR)$(LIBDIR)/$(MLP_SHLIB)' \
 	    '$(DESTDIR)$(LIBDIR)/$(MLP_SONAME)' '$(DESTDIR)$(LIBDIR)/libmlp.so' '$(DESTDIR)$(PKGDIR)/mlp.pc' \
-	    '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1'
+	    '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1' '$(DESTDIR)$(SHAREDIR)/fetch_data.sh'
+	@if [ -f '$(DESTDIR)$(MLP_DIRS_RECORD)' ]; then \
+	    dirs=$$(cat '$(DESTDIR)$(MLP_DIRS_RECORD)'); rm -f '$(DESTDIR)$(MLP_DIRS_RECORD)'; \
+	    for d in $$dirs; do rmdir '$(DESTDIR)'"$$d" 2>/dev/null || true; done; \
+	fi

@@ -448,7 +448,7 @@ TEST(idx_missing_file) {
     CHECK(is_zeroed(&train));
     CHECK(is_zeroed(&test));
     CHECK_CONTAINS(err.msg, join(dir, "train-images-idx3-ubyte: not found (also tried .gz)"));
-    CHECK_CONTAINS(err.msg, "make data");
+    CHECK_CONTAINS(err.msg, "mlp fetch");
     CHECK_CONTAINS(err.msg, "--data DIR");
     /* a folder that does not exist at all */
     CHECK_INT(mlp_dataset_load_dir(NULL, &test, join(dir, "no/such/dir"), mlp_scaling_default(), &err), MLP_ERR_IO);

@@ -186,8 +186,74 @@ TEST(install_pkgconfig_example_uninstall) {
 
     st = check_sh(out, sizeof out, 1, "%s PREFIX='%s' uninstall", make, prefix);
     CHECK_MSG(st == 0, "make uninstall: exit %d: %s", st, out);
-    st = check_sh(out, sizeof out, 1, "find '%s' ! -type d", prefix);
-    CHECK_MSG(st == 0 && out[0] == '\0', "left behind after make uninstall:\n%s", out);
+    /* the prefix did not exist before: install created it, uninstall removes it */
+    CHECK_MSG(!exists(tmp, "prefix"), "make uninstall left %s behind", prefix);
+}
+
+/* `make install` into a prefix that already holds other things, `mlp fetch` and train's hint from the
+ * installed binary, a second install over the first, then `make uninstall`: the prefix is file for file
+ * and folder for folder what it was. */
+TEST(install_fetch_uninstall_leaves_the_prefix_as_it_was) {
+    static char root[PATH_MAX], build[PATH_MAX], make[PATH_MAX * 2 + 200], out[65536], before[65536];
+    if (!locate(root, build)) {
+        check_skip("not run from the repository root, or $MLP_BIN not found");
+        return;
+    }
+    const char *mnist = check_mnist_dir();
+    if (!have_program("make") || !mnist) {
+        check_skip("make or MNIST is missing");
+        return;
+    }
+    char tmp[PATH_MAX], prefix[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s", check_tmpdir());
+    snprintf(prefix, sizeof prefix, "%s/usr", tmp);
+    make_cmd(make, sizeof make, root, build);
+    /* someone else's files and folders, some empty, some sharing install's folders */
+    int st = check_sh(out, sizeof out, 1,
+                      "mkdir -p '%s/share/doc/other' '%s/lib/pkgconfig' '%s/share/man/man5' && touch '%s/lib/libother.so' "
+                      "'%s/lib/pkgconfig/other.pc' '%s/share/doc/other/README'",
+                      prefix, prefix, prefix, prefix, prefix, prefix);
+    CHECK_INT(st, 0);
+    const char *snapshot = "cd '%s' && find . -printf '%%y %%m %%p\n' | sort";
+    CHECK_INT(check_sh(before, sizeof before, 1, snapshot, prefix), 0);
+    for (int round = 0; round < 2; round++) { /* the second install goes over the first */
+        st = check_sh(out, sizeof out, 1, "%s PREFIX='%s' install", make, prefix);
+        CHECK_MSG(st == 0, "make install: exit %d: %s", st, out);
+        if (st) return;
+    }
+    CHECK(exists(prefix, "share/mlp/fetch_data.sh"));
+    /* mlp fetch from the installed binary: the dataset's files (links to the real ones) verify */
+    st = check_sh(out, sizeof out, 1,
+                  "mkdir -p '%s/data/mnist' && for f in \"$(cd '%s' && pwd)\"/*-ubyte*; do ln -s \"$f\" '%s/data/mnist/'; done", tmp,
+                  mnist, tmp);
+    CHECK_INT(st, 0);
+    st = check_sh(out, sizeof out, 1, "env -u MLP_FETCH_SCRIPT '%s/bin/mlp' fetch mnist '%s/data/mnist'", prefix, tmp);
+    CHECK_MSG(st == 0, "installed mlp fetch: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "present and verified");
+    CHECK_CONTAINS(out, "mnist is ready in");
+    CHECK(exists(tmp, "data/mnist/.verified"));
+    /* the default folder is $MLP_DATA/mnist */
+    st = check_sh(out, sizeof out, 1, "cd / && MLP_DATA='%s/data' '%s/bin/mlp' fetch mnist", tmp, prefix);
+    CHECK_MSG(st == 0, "mlp fetch with MLP_DATA: exit %d: %s", st, out);
+    /* usage errors; a binary without its share folder says where it looked */
+    st = check_sh(out, sizeof out, 1, "'%s/bin/mlp' fetch cifar10", prefix);
+    CHECK_INT(st, 2);
+    CHECK_CONTAINS(out, "fashion-mnist");
+    st = check_sh(out, sizeof out, 1, "mkdir -p '%s/lonely' && cp '%s/bin/mlp' '%s/lonely/' && env -u MLP_FETCH_SCRIPT "
+                  "'%s/lonely/mlp' fetch mnist '%s/x'", tmp, prefix, tmp, tmp, tmp);
+    CHECK_INT(st, 1);
+    CHECK_CONTAINS(out, "share/mlp");
+    /* train without data offers mlp fetch, with the dataset and the folder */
+    st = check_sh(out, sizeof out, 1, "'%s/bin/mlp' train --dataset fashion-mnist --data '%s/nothing' --epochs 1 --out '%s/r'",
+                  prefix, tmp, tmp);
+    CHECK_INT(st, 1);
+    CHECK_CONTAINS(out, "mlp fetch fashion-mnist");
+    CHECK_CONTAINS(out, "/nothing");
+
+    st = check_sh(out, sizeof out, 1, "%s PREFIX='%s' uninstall", make, prefix);
+    CHECK_MSG(st == 0, "make uninstall: exit %d: %s", st, out);
+    CHECK_INT(check_sh(out, sizeof out, 1, snapshot, prefix), 0);
+    CHECK_MSG(!strcmp(out, before), "the prefix changed:\nbefore:\n%s\nafter:\n%s", before, out);
 }
 
 /* ------------------------------------------------------------------ threads */

@@ -199,6 +199,13 @@ void parse_focal_alpha(const char *s, float *alpha) {
 
 /* The folder with the dataset: --data, else $MLP_DATA/<dataset>, else data/<dataset>. A --data folder
  * that does not hold the files itself but has a <dataset> subfolder is accepted too. */
+void die_data(const mlp_error *err, const char *dataset, const char *dir) {
+    const char *cut = err->code == MLP_ERR_IO ? strstr(err->msg, " (also tried .gz)") : NULL;
+    if (!cut) die_err(err);
+    die("%.*s (also tried .gz): the %s data is not in %s; download it with `mlp fetch %s %s`, or pass --data DIR",
+        (int)(cut - err->msg), err->msg, dataset, dir, dataset, dir);
+}
+
 void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset) {
     struct stat st;
     if (data_opt) {

@@ -46,6 +46,9 @@ const char *check_dataset(const char *s);
 /* The dataset folder: --data, else $MLP_DATA/<dataset>, else data/<dataset>. */
 void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset);
 
+/* die_err for a dataset that failed to load from dir: a missing file names `mlp fetch DATASET DIR`. */
+void die_data(const mlp_error *err, const char *dataset, const char *dir);
+
 void mkdir_p(const char *path);
 void write_text_atomic(const char *dir, const char *name, const sbuf *b);
 
@@ -56,6 +59,7 @@ int cmd_info(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
-int cmd_help(int argc, char **argv);   /* mlp help TOPIC (cmd_help.c) */
+int cmd_help(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);  /* mlp fetch DATASET [DIR] (cmd_fetch.c) */   /* mlp help TOPIC (cmd_help.c) */
 
 #endif

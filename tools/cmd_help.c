@@ -14,7 +14,8 @@ static const help_topic topics[] = {
      "2 Pullover, 3 Dress, 4 Coat, 5 Sandal, 6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot). Both are 60000\n"
      "training and 10000 test images of 28x28 gray pixels, in four IDX files:\n"
      "  train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte\n"
-     "raw or gzipped (.gz). `make data` (DATASET=fashion-mnist) downloads and verifies them.\n"
+     "raw or gzipped (.gz). `mlp fetch mnist|fashion-mnist [DIR]` (or `make data` in the source tree)\n"
+     "downloads and verifies them.\n"
      "Folder: --data DIR, else $MLP_DATA/<dataset>, else data/<dataset>.\n"
      "Every header field is validated; labels must be 0..9. Pixels p (0..255) become x = (p - 128) / 255,\n"
      "recorded in each model file (input_offset, input_scale) so predictions scale the same way.\n"},
@@ -113,7 +114,7 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {{"train", cmd_train}, {"eval", cmd_eval},     {"predict", cmd_predict}, {"info", cmd_info},
-                {"sweep", cmd_sweep}, {"report", cmd_report}, {"plot", cmd_plot}};
+                {"sweep", cmd_sweep}, {"report", cmd_report}, {"plot", cmd_plot},     {"fetch", cmd_fetch}};
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 
 static void list_topics(FILE *f) {

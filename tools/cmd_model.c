@@ -91,7 +91,7 @@ int cmd_eval(int argc, char **argv) {
     char dir[4096];
     data_dir(dir, sizeof dir, data, dataset);
     mlp_dataset test;
-    if (mlp_dataset_load_dir(NULL, &test, dir, meta.scaling, &err)) die_err(&err);
+    if (mlp_dataset_load_dir(NULL, &test, dir, meta.scaling, &err)) die_data(&err, dataset, dir);
     check_model_fits_data(model, &net, &test, dir);
     const int K = net.arch.width[net.arch.n_layers];
     int *conf = calloc((size_t)K * (size_t)K, sizeof(int));

@@ -715,7 +715,7 @@ static int train_other_rank(train_opts *t) {
     dp_share_spec(t, dir, sizeof dir);
     dp_default_threads(t);
     mlp_dataset train, test;
-    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_err(&err);
+    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_data(&err, t->dataset, dir);
     mlp_arch arch;
     mlp_net net;
     if (mlp_arch_parse(&arch, t->hidden, train.dim, 10, t->act, &err)) die_err(&err);
@@ -796,7 +796,7 @@ int cmd_train(int argc, char **argv) {
     }
 
     mlp_dataset train, test;
-    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_err(&err);
+    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_data(&err, t.dataset, dir);
     if (t.cfg.batch > train.n)
         die_usage("--batch %d is larger than the training set (%d images); choose 1..%d", t.cfg.batch, train.n,
                   train.n);

@@ -11,11 +11,12 @@ static void usage(FILE *f) {
             "commands:\n"
             "  train      train a network, write a run folder          (mlp train --help)\n"
             "  eval       test loss, accuracy, confusion matrix of a model\n"
-            "  predict    classify PNG or PGM images with a model\n"
+            "  predict    classify pictures (PNG, JPEG, PGM) with a model\n"
             "  info       architecture and metadata of a model file\n"
             "  sweep      train a grid of configurations, resumable    (mlp sweep --help)\n"
             "  report     REPORT.md and SVG figures from run folders   (mlp report --help)\n"
-            "  plot       one metric of any runs as an SVG chart       (mlp plot --help)\n\n"
+            "  plot       one metric of any runs as an SVG chart       (mlp plot --help)\n"
+            "  fetch      download and verify MNIST or Fashion-MNIST   (mlp fetch mnist [DIR])\n\n"
             "  help       mlp help TOPIC: a command, or data, formats, losses, activations, ...\n\n"
             "  mlp --version     print the version\n");
 }
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
-    die_usage("unknown command '%s' (choose one of: train, eval, predict, info, sweep, report, plot)", cmd);
+    if (!strcmp(cmd, "fetch")) return cmd_fetch(argc - 1, argv + 1);
+    die_usage("unknown command '%s' (choose one of: train, eval, predict, info, sweep, report, plot, fetch)", cmd);
     return EXIT_USAGE;
 }
