@@ -305,7 +305,7 @@ static mlp_status find_idx_file(const char *dir, const char *name, char *path, s
     if (stat(path, &st) == 0) return MLP_OK;
     path[n] = '\0'; /* report (and, for unusual errors, open) the raw name */
     if (raw_errno != ENOENT && raw_errno != ENOTDIR) return MLP_OK; /* let the reader say what is wrong */
-    return mlp_fail(err, MLP_ERR_IO, "%s: not found (also tried .gz); download the dataset (`mlp fetch`) or use another folder",
+    return mlp_fail(err, MLP_ERR_IO, "%s: not found (also tried .gz); download the dataset (`mlp fetch`) or pass --data DIR",
                     path);
 }
 
