@@ -81,6 +81,13 @@ $(BUILD)/libmlpstudy.a: $(STUDY_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The reference's published results are data (src/study/published.csv), compiled in as string literals.
+$(BUILD)/gen/published.inc: src/study/published.csv
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/obj/study/published.o: $(BUILD)/gen/published.inc
+$(BUILD)/obj/study/published.o: MLP_CFLAGS += -I$(BUILD)/gen
+
 TOOL_LIBS = $(BUILD)/libmlpstudy.a $(BUILD)/libmlpbase.a $(BUILD)/libmlp.a
 
 $(BUILD)/mlp: $(wildcard tools/*.c) $(wildcard tools/*.h) $(TOOL_LIBS) $(HDRS)

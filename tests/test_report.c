@@ -5,6 +5,7 @@
 #include "check.h"
 #include "report.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,57 @@ TEST(report_metrics_csv_parser) {
         CHECK_MSG(m == NULL, "case %zu: rows returned on error", i);
         if (st) CHECK_CONTAINS(err.msg, bad[i].phrase);
     }
+}
+
+/* The published table: the compiled-in data (src/study/published.csv) as the reference's numbers, and the reader's
+ * refusals naming the line. */
+TEST(report_published_table) {
+    mlp_published rows[MLP_PUBLISHED_MAX];
+    int n = -1;
+    mlp_error err;
+    CHECK(mlp_published_table(rows, MLP_PUBLISHED_MAX, &n, &err) == MLP_OK);
+    CHECK_INT(n, 14);
+    if (n != 14) return;
+    CHECK(strcmp(rows[0].act, "selu") == 0 && strcmp(rows[0].loss, "hinge") == 0 && rows[0].layers == 1);
+    CHECK(rows[0].train_loss == 0.1420 && rows[0].test_loss == 0.4551 && rows[0].train_acc == 0.9936);
+    CHECK(rows[0].test_acc == 0.9788 && rows[0].time == 415.1 && rows[0].acc_op == 0 && !rows[0].time_note[0]);
+    CHECK(strcmp(rows[2].act, "gelu") == 0 && rows[2].test_acc == 0.9816);
+    /* selu + mse: accuracies only */
+    CHECK(strcmp(rows[6].loss, "mse") == 0 && isnan(rows[6].train_loss) && isnan(rows[6].time) &&
+          rows[6].test_acc == 0.9634);
+    /* the 2-hidden-layer remarks */
+    CHECK(rows[11].layers == 2 && rows[11].acc_op == '<' && rows[11].acc_val == 0.50 && isnan(rows[11].test_acc));
+    CHECK(strcmp(rows[11].acc_note, "< 0.50") == 0 && strcmp(rows[11].time_note, "610-659") == 0);
+    CHECK(strcmp(rows[13].act, "selu") == 0 && rows[13].acc_op == '~' && strcmp(rows[13].acc_note, "about 0.90") == 0);
+    CHECK(isnan(rows[13].time) && !rows[13].time_note[0]);
+
+    const char *head = "# comment\nact,loss,hidden_layers,train_loss,test_loss,train_acc,test_acc,time_s\n";
+    static const struct {
+        const char *body, *msg;
+    } bad[] = {
+        {"gelu,ce,1,0.1,0.2,0.3,0.4\n", "line 3 ('gelu,ce,1,0.1,0.2,0.3,0.4'): expected 8 comma-separated fields"},
+        {"gelu,ce,3,,,,,\n", "line 3 ('gelu,ce,3,,,,,'): hidden layers must be 1 or 2"},
+        {"gelu,ce,1,0.1x,,,,\n", "train loss, test loss and train acc must be numbers"},
+        {"gelu,ce,1,,,,>0.5,\n", "test acc must be"},
+        {"gelu,ce,1,,,,~,\n", "test acc must be"},
+        {",ce,1,,,,,\n", "name too long or empty"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", head, bad[i].body);
+        err.msg[0] = '\0';
+        CHECK_INT(mlp_published_parse(text, rows, MLP_PUBLISHED_MAX, &n, &err), MLP_ERR_FORMAT);
+        CHECK_CONTAINS(err.msg, bad[i].msg);
+    }
+    CHECK_INT(mlp_published_parse("act,loss\n", rows, MLP_PUBLISHED_MAX, &n, &err), MLP_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "unexpected columns");
+    CHECK_INT(mlp_published_parse("# only comments\n", rows, MLP_PUBLISHED_MAX, &n, &err), MLP_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "no header");
+    char text[512];
+    snprintf(text, sizeof text, "%sgelu,ce,1,,,,,\ngelu,mse,1,,,,,\n", head);
+    CHECK_INT(mlp_published_parse(text, rows, 1, &n, &err), MLP_ERR_FORMAT);
+    CHECK_CONTAINS(err.msg, "more than 1 rows");
+    CHECK(mlp_published_parse(text, rows, 2, &n, &err) == MLP_OK && n == 2 && isnan(rows[1].test_acc));
 }
 
 TEST(report_axis_is_nice_and_covers_the_data) {

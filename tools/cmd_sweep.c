@@ -51,15 +51,6 @@
 
 extern char **environ;
 
-/* snprintf for messages where cutting a long path short is acceptable. */
-static void strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-static void strf(char *buf, size_t size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
-
 /* train options passed through to every run: name and whether it takes a value */
 static const struct {
     const char *name;
@@ -373,10 +364,10 @@ static int same_options(const sweep *S, const srun *r, const mlp_run *run, char 
                 if (w > 0 && (size_t)w < sizeof diff - used) used += (size_t)w;
             }
         }
-        strf(why, size,
-             "holds a finished run made with other options (%s); use another --out, or --force to train it "
-             "again",
-             diff);
+        mlp_strf(why, size,
+                 "holds a finished run made with other options (%s); use another --out, or --force to train it "
+                 "again",
+                 diff);
     }
     free_strs(a, na);
     free_strs(b, nb);
@@ -405,7 +396,7 @@ static void plan_names(sweep *S) {
                     r->loss = S->losses[l];
                     r->hidden = S->hiddens[h];
                     r->seed = S->seeds[s];
-                    strf(r->name, sizeof r->name, "%s_%s_%s_s%s", archs, r->act, r->loss, r->seed);
+                    mlp_strf(r->name, sizeof r->name, "%s_%s_%s_s%s", archs, r->act, r->loss, r->seed);
                     snprintf(r->dir, sizeof r->dir, "%s/%s", S->out, r->name);
                     r->rank = -1;
                 }
@@ -432,7 +423,7 @@ static void probe(sweep *S) {
             break;
         case MLP_RUN_FOREIGN:
             r->status = S_CONFLICT;
-            strf(r->why, sizeof r->why, "%s: %s; remove it or use another --out", r->dir, why.msg);
+            mlp_strf(r->why, sizeof r->why, "%s: %s; remove it or use another --out", r->dir, why.msg);
             break;
         case MLP_RUN_UNFINISHED:
         case MLP_RUN_BROKEN:
@@ -441,7 +432,7 @@ static void probe(sweep *S) {
             if (st == MLP_RUN_UNFINISHED && has_checkpoint(r->dir) &&
                 same_options(S, r, &run, r->why, sizeof r->why)) {
                 r->resume = 1;
-                strf(r->why, sizeof r->why, "%s; continued from its checkpoint", why.msg);
+                mlp_strf(r->why, sizeof r->why, "%s; continued from its checkpoint", why.msg);
             } else {
                 r->rerun = 1;
                 snprintf(r->why, sizeof r->why, "%s", why.msg);
@@ -483,7 +474,7 @@ static int remove_stale(srun *r, const char *name) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
     if (unlink(path) == 0 || errno == ENOENT) return 0;
-    strf(r->why, sizeof r->why, "cannot remove the stale %s: %s", path, strerror(errno));
+    mlp_strf(r->why, sizeof r->why, "cannot remove the stale %s: %s", path, strerror(errno));
     return -1;
 }
 
@@ -503,7 +494,7 @@ static void start(sweep *S, srun *r) {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        strf(r->why, sizeof r->why, "cannot start a process: %s", strerror(errno));
+        mlp_strf(r->why, sizeof r->why, "cannot start a process: %s", strerror(errno));
         r->status = S_FAILED;
         free(argv);
         return;
@@ -572,7 +563,7 @@ static void finished(sweep *S, srun *r, int wstatus) {
             r->epochs_done = run.n;
         } else {
             r->status = S_FAILED;
-            strf(r->why, sizeof r->why, "train exited 0 but %s: %s", r->dir, why.msg);
+            mlp_strf(r->why, sizeof r->why, "train exited 0 but %s: %s", r->dir, why.msg);
         }
         mlp_run_free(&run);
         return;
@@ -580,12 +571,12 @@ static void finished(sweep *S, srun *r, int wstatus) {
     r->status = S_FAILED;
     log_tail(log, tail, sizeof tail);
     if (WIFEXITED(wstatus))
-        strf(r->why, sizeof r->why, "exit status %d: %s (log %s)", WEXITSTATUS(wstatus), tail[0] ? tail : "no output",
-             log);
+        mlp_strf(r->why, sizeof r->why, "exit status %d: %s (log %s)", WEXITSTATUS(wstatus),
+                 tail[0] ? tail : "no output", log);
     else if (WIFSIGNALED(wstatus))
-        strf(r->why, sizeof r->why, "killed by signal %d (%s) (log %s)", WTERMSIG(wstatus),
-             WTERMSIG(wstatus) == SIGSEGV ? "crash" : "signal", log);
-    else strf(r->why, sizeof r->why, "ended abnormally (log %s)", log);
+        mlp_strf(r->why, sizeof r->why, "killed by signal %d (%s) (log %s)", WTERMSIG(wstatus),
+                 WTERMSIG(wstatus) == SIGSEGV ? "crash" : "signal", log);
+    else mlp_strf(r->why, sizeof r->why, "ended abnormally (log %s)", log);
     r->epochs_done = count_epochs(r->dir);
 }
 

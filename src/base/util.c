@@ -66,6 +66,13 @@ mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len,
     return MLP_OK;
 }
 
+void mlp_strf(char *buf, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+}
+
 double mlp_now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

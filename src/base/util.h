@@ -13,6 +13,9 @@
 #define MLP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define MLP_PRINTF(a, b)
+/* snprintf for messages and labels where cutting a long value short is acceptable (buf is always terminated). */
+void mlp_strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
+
 /* Seconds on the monotonic clock (for durations). */
 double mlp_now_seconds(void);
 
@@ -24,6 +27,9 @@ mlp_status mlp_fail(mlp_error *err, mlp_status code, const char *fmt, ...) MLP_P
 /* Write len bytes to path atomically: path.tmp.PID.N (created exclusively: unique to this writer), fsync,
  * rename. On failure nothing is left behind. */
 mlp_status mlp_write_file_atomic(const char *path, const void *data, size_t len, mlp_error *err);
+
+/* snprintf for messages and labels where cutting a long value short is acceptable (buf is always terminated). */
+void mlp_strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
 
 /* Seconds on the monotonic clock (for durations). */
 double mlp_now_seconds(void);

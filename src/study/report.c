@@ -15,15 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* snprintf for messages and labels where cutting a long value short is acceptable. */
-static void strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-static void strf(char *buf, size_t size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
-
 /* ------------------------------------------------------------------ names */
 
 static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -83,39 +74,9 @@ static int loss_rank(const char *s) {
     return mlp_loss_parse(s, &l) == 0 ? (int)l : 1000;
 }
 
-/* ------------------------------------------------------------------ the published results */
-
-/*
- * The reference report's numbers, copied from /work/shared/reference/hw1-semantics.md, section
- * "Published results (final epoch, 1 hidden layer)" and the notes under it (2 hidden layers). All runs of
- * the reference used the settings in ref_settings below. NAN: not published. For the 2-hidden-layer runs
- * only qualitative statements exist; `acc_op`/`acc_val` encode them ('<': below, '~': about) and the
- * `*_note` strings are what the report prints.
- */
-static const struct published {
-    const char *act, *loss;
-    int layers; /* hidden layers: 1 = 784-128-10, 2 = 784-128-32-10 */
-    double train_loss, test_loss, train_acc, test_acc, time;
-    char acc_op; /* 0, or '<' / '~' for a qualitative test accuracy */
-    double acc_val;
-    const char *acc_note, *time_note;
-} published[] = {
-    {"selu", "hinge", 1, 0.1420, 0.4551, 0.9936, 0.9788, 415.1, 0, 0, NULL, NULL},
-    {"swish", "hinge", 1, 0.1590, 0.4526, 0.9926, 0.9793, 339.8, 0, 0, NULL, NULL},
-    {"gelu", "hinge", 1, 0.1261, 0.4304, 0.9947, 0.9816, 533.7, 0, 0, NULL, NULL},
-    {"gelu", "mse", 1, 0.0960, 0.1021, 0.9713, 0.9686, 532.2, 0, 0, NULL, NULL},
-    {"gelu", "ce", 1, 0.0842, 0.0979, 0.9785, 0.9730, 544.6, 0, 0, NULL, NULL},
-    {"gelu", "focal", 1, 0.0178, 0.0171, 0.9081, 0.9095, 580.5, 0, 0, NULL, NULL},
-    {"selu", "mse", 1, NAN, NAN, 0.9666, 0.9634, NAN, 0, 0, NULL, NULL},
-    {"swish", "mse", 1, NAN, NAN, 0.9670, 0.9657, NAN, 0, 0, NULL, NULL},
-    {"gelu", "mse", 2, NAN, NAN, NAN, NAN, NAN, 0, 0, NULL, "610-659"},
-    {"gelu", "ce", 2, NAN, NAN, NAN, NAN, NAN, 0, 0, NULL, "610-659"},
-    {"gelu", "hinge", 2, NAN, NAN, NAN, NAN, NAN, 0, 0, NULL, "610-659"},
-    {"gelu", "focal", 2, NAN, NAN, NAN, NAN, NAN, '<', 0.50, "< 0.50", "610-659"},
-    {"swish", "focal", 2, NAN, NAN, NAN, NAN, NAN, '<', 0.50, "< 0.50", NULL},
-    {"selu", "focal", 2, NAN, NAN, NAN, NAN, NAN, '~', 0.90, "about 0.90", NULL},
-};
-#define N_PUBLISHED ((int)(sizeof published / sizeof *published))
+/* ------------------------------------------------------------------ the published results
+ *
+ * The reference report's numbers are data: src/study/published.csv (published.c reads it). */
 static const char *const published_arch[3] = {"", "784-128-10", "784-128-32-10"};
 
 /* The reference's settings, in the canonical text of runs.c (index = MLP_SET_*). */
@@ -282,6 +243,8 @@ typedef struct report {
     char **figs; /* file names written into figures/ */
     int n_figs;
     char **run_fig; /* per run: its figure's file name */
+    mlp_published pub[MLP_PUBLISHED_MAX]; /* the reference report's results */
+    int n_pub;
     mlp_error *err;
     mlp_status st;
 } report;
@@ -552,8 +515,8 @@ static int run_figure(report *R, int i) {
     char lt[96], title[400];
     snprintf(lt, sizeof lt, "Loss (%s)", r->loss);
     mlp_svg_panel p[2] = {{lt, "Epoch", "Loss", ls, 2, -1, 1}, {"Accuracy", "Epoch", "Accuracy", as, 2, 0, 1}};
-    strf(title, sizeof title, "%s: %s + %s, %s, seed %llu (%s)", r->name, r->act, r->loss, r->arch,
-         (unsigned long long)r->seed, mlp_dataset_title(r->dataset));
+    mlp_strf(title, sizeof title, "%s: %s + %s, %s, seed %llu (%s)", r->name, r->act, r->loss, r->arch,
+             (unsigned long long)r->seed, mlp_dataset_title(r->dataset));
     mlp_svg_figure fig = {title, p, 2, 2};
     char name[300], safe[300];
     snprintf(name, sizeof name, "run_%s", r->name);
@@ -705,14 +668,14 @@ static void section_activations(report *R, dataset_ctx *D, ds_out *o, const char
         for (int z = 0; z <= zoom; z++) {
             mlp_svg_panel *P = &panels[np];
             *P = (mlp_svg_panel){ptitles[np], "Epoch", "Test accuracy", series + ns, 0, 0, 1};
-            if (z) strf(ptitles[np], sizeof ptitles[np], "%s loss, epochs %d-%d", losses[l], min_e / 2 + 1, max_e);
-            else strf(ptitles[np], sizeof ptitles[np], "%s loss", losses[l]);
+            if (z) mlp_strf(ptitles[np], sizeof ptitles[np], "%s loss, epochs %d-%d", losses[l], min_e / 2 + 1, max_e);
+            else mlp_strf(ptitles[np], sizeof ptitles[np], "%s loss", losses[l]);
             np++;
             for (int k = 0; k < n; k++) {
                 const group *G = &R->groups[sel[k]];
                 if (!z) {
-                    strf(labels[nlab], sizeof labels[nlab], "%s%s%s%s", G->rep->act, G->vary[0] ? " (" : "", G->vary,
-                         G->vary[0] ? ")" : "");
+                    mlp_strf(labels[nlab], sizeof labels[nlab], "%s%s%s%s", G->rep->act, G->vary[0] ? " (" : "",
+                             G->vary, G->vary[0] ? ")" : "");
                     nlab++;
                 }
                 group_series(R, &series[ns], G, MLP_METRIC_TEST_ACC, labels[lab0 + k],
@@ -784,8 +747,8 @@ static void section_losses(report *R, dataset_ctx *D, ds_out *o, const char *fpr
     }
     for (int k = 0; k < n; k++) {
         const group *G = &R->groups[sel[k]];
-        strf(labels[k], sizeof labels[k], "%s%s%s%s", G->rep->loss, G->vary[0] ? " (" : "", G->vary,
-             G->vary[0] ? ")" : "");
+        mlp_strf(labels[k], sizeof labels[k], "%s%s%s%s", G->rep->loss, G->vary[0] ? " (" : "", G->vary,
+                 G->vary[0] ? ")" : "");
         int color = names_find(&D->losses, G->rep->loss);
         group_series(R, &series[k], G, MLP_METRIC_TEST_ACC, labels[k], color, G->vary_idx % 4);
         group_series(R, &series[n + k], G, MLP_METRIC_TRAIN_ACC, labels[k], color, G->vary_idx % 4);
@@ -904,8 +867,8 @@ static void section_published(report *R, dataset_ctx *D, ds_out *o) {
     sbuf *b = &o->body;
     int header = 0;
     char c[6][96];
-    for (int p = 0; p < N_PUBLISHED; p++) {
-        const struct published *P = &published[p];
+    for (int p = 0; p < R->n_pub; p++) {
+        const mlp_published *P = &R->pub[p];
         for (int k = 0; k < D->ng; k++) {
             const group *G = &R->groups[D->g[k]];
             if (strcmp(G->rep->act, P->act) || strcmp(G->rep->loss, P->loss) ||
@@ -950,9 +913,9 @@ static void section_published(report *R, dataset_ctx *D, ds_out *o) {
             fmt_num(c[0], sizeof c[0], P->train_loss, 4);
             fmt_num(c[1], sizeof c[1], P->test_loss, 4);
             fmt_num(c[2], sizeof c[2], P->train_acc, 4);
-            if (P->acc_note) snprintf(c[3], sizeof c[3], "%s", P->acc_note);
+            if (P->acc_note[0]) snprintf(c[3], sizeof c[3], "%s", P->acc_note);
             else fmt_num(c[3], sizeof c[3], P->test_acc, 4);
-            if (P->time_note) snprintf(c[4], sizeof c[4], "%s", P->time_note);
+            if (P->time_note[0]) snprintf(c[4], sizeof c[4], "%s", P->time_note);
             else fmt_num(c[4], sizeof c[4], P->time, 1);
             sbuf_printf(b, "| %s + %s | %d | published | %s | %s | %s | %s | %s | |\n", P->act, P->loss, P->layers,
                         c[0], c[1], c[2], c[3], c[4]);
@@ -1020,16 +983,16 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
     mlp_error e;
     snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
     if (!r->data[0]) {
-        strf(note, note_size, "per-class accuracy skipped: %s records no data folder", r->name);
+        mlp_strf(note, note_size, "per-class accuracy skipped: %s records no data folder", r->name);
         return;
     }
     if (mlp_model_load(path, &net, 1000, &meta, &e)) {
-        strf(note, note_size, "per-class accuracy skipped: %s", e.msg);
+        mlp_strf(note, note_size, "per-class accuracy skipped: %s", e.msg);
         return;
     }
     mlp_dataset test;
     if (mlp_dataset_load_dir(NULL, &test, r->data, meta.scaling, &e)) {
-        strf(note, note_size, "per-class accuracy skipped: %s", e.msg);
+        mlp_strf(note, note_size, "per-class accuracy skipped: %s", e.msg);
         mlp_net_free(&net);
         return;
     }
@@ -1038,7 +1001,7 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
     double loss, acc;
     if (!conf || K > 10 || mlp_net_set_exec(&net, 1, MLP_KERNELS_AUTO, &e) ||
         mlp_evaluate(&net, &meta.loss, &test, &loss, &acc, conf, &e)) {
-        strf(note, note_size, "per-class accuracy skipped: %s", conf && K <= 10 ? e.msg : "unexpected model");
+        mlp_strf(note, note_size, "per-class accuracy skipped: %s", conf && K <= 10 ? e.msg : "unexpected model");
         free(conf);
         mlp_dataset_free(&test);
         mlp_net_free(&net);
@@ -1474,6 +1437,8 @@ mlp_status mlp_report_write(const mlp_run_set *set, const mlp_report_opts *opts,
     R.opts = opts;
     R.err = err;
     if (!opts || !opts->out_dir) return mlp_fail(err, MLP_ERR_ARG, "report: no output folder");
+    mlp_status st = mlp_published_table(R.pub, MLP_PUBLISHED_MAX, &R.n_pub, err);
+    if (st) return st;
     R.runs = calloc((size_t)set->n + 1, sizeof *R.runs);
     if (!R.runs) return mlp_fail(err, MLP_ERR_NOMEM, "report: out of memory");
     for (int i = 0; i < set->n; i++)
@@ -1484,7 +1449,6 @@ mlp_status mlp_report_write(const mlp_run_set *set, const mlp_report_opts *opts,
         return mlp_fail(err, MLP_ERR_ARG, "report: no finished runs (%d folder%s skipped)", set->n_skipped + set->n,
                         set->n_skipped + set->n == 1 ? "" : "s");
     }
-    mlp_status st;
     snprintf(R.fig_dir, sizeof R.fig_dir, "%s/figures", opts->out_dir);
     if ((st = mkdir_one(R.fig_dir, err))) {
         free(R.runs);

@@ -1,8 +1,9 @@
 /*
- * report.h - run folders, SVG charts and the study report. Internal to libmlp and the tool (not
- * installed): runs.c reads and validates run folders (used by `mlp report`, `mlp plot` and `mlp sweep`),
- * svg.c draws line charts as plain SVG 1.1, report.c turns a set of runs into REPORT.md + figures.
- * Like the rest of the library, nothing here prints or exits: errors come back as mlp_status + mlp_error.
+ * report.h - run folders, SVG charts and the study report: the study module (build/libmlpstudy.a), outside
+ * libmlp, linked by the tool and the tests (not installed). runs.c reads and validates run folders (used by
+ * `mlp report`, `mlp plot` and `mlp sweep`), svg.c draws line charts as plain SVG 1.1, report.c turns a set of
+ * runs into REPORT.md + figures, published.c reads the reference's published results (published.csv).
+ * Like the library, nothing here prints or exits: errors come back as mlp_status + mlp_error.
  */
 #ifndef MLP_REPORT_H
 #define MLP_REPORT_H
@@ -10,6 +11,26 @@
 #include "json.h"
 
 #include <stdint.h>
+
+/* ------------------------------------------------------------------ the published results (published.c)
+ *
+ * The reference report's numbers, kept as data in src/study/published.csv (its header says where they come from
+ * and what each column holds) and compiled into the study library. */
+#define MLP_PUBLISHED_MAX 64
+
+typedef struct mlp_published {
+    char act[16], loss[16];
+    int layers;                    /* hidden layers: 1 = 784-128-10, 2 = 784-128-32-10 */
+    double train_loss, test_loss, train_acc, test_acc, time; /* NAN: not published */
+    char acc_op;                   /* 0, or '<' (below) / '~' (about) for a qualitative test accuracy acc_val */
+    double acc_val;
+    char acc_note[24], time_note[24]; /* what the report prints instead of a number ("< 0.50", "610-659"), or "" */
+} mlp_published;
+
+/* The compiled-in table into rows[0..*n). MLP_ERR_FORMAT names the line and field of a defect. */
+mlp_status mlp_published_table(mlp_published *rows, int max, int *n, mlp_error *err);
+/* The same from any text in the table's format (the tests). */
+mlp_status mlp_published_parse(const char *text, mlp_published *rows, int max, int *n, mlp_error *err);
 
 /* ------------------------------------------------------------------ run folders (runs.c)
  *
