@@ -19,7 +19,8 @@ if not os.path.exists(os.path.join(ROOT, "include", "mlp.h")):
 
 # paths relative to this folder, as setuptools requires (the objects land under build/, ../ included)
 os.chdir(HERE)
-SOURCES = sorted(glob.glob(os.path.join("..", "src", "*", "*.c")))
+# libmlp's sources, as the Makefile's LIB_SRC (src/study is the tool's report module, not the library's)
+SOURCES = sorted(f for d in ("base", "core", "kernels", "io") for f in glob.glob(os.path.join("..", "src", d, "*.c")))
 INCLUDES = [os.path.join(ROOT, "include")] + sorted(glob.glob(os.path.join(ROOT, "src", "*")))
 
 
