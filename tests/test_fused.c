@@ -992,7 +992,7 @@ TEST(fpmode_backward_and_sgd_flush_and_restore) {
     free(dl);
 }
 
-/* Subnormals flushed (src/kernels/fpmode.c; tests/test_fpmode.c tests the mode itself): a run that meets subnormals
+/* Subnormals flushed (src/kernels/fpmode.c; the tests above test the mode itself): a run that meets subnormals
  * flushes on every step, keeps the caller's mode and stays bitwise repeatable and thread-count independent. */
 
 static int steps_seen, steps_flushing;

@@ -1,8 +1,9 @@
 /*
  * act.c - activation functions as a table of named operators.
  *
- * Each activation is one row of act_ops[]: its name, float forward and backward loops over arrays, and
- * double-precision scalar references (the test oracles). The public functions only look up the row.
+ * Each activation is one row of act_table.h; here are its portable float kernels (name_f, name_grad_f) and its
+ * double-precision references (name_ref, name_ref_grad: the test oracles), from which act_ops[] (name, array
+ * loops, references) is generated. The public functions only look up the row.
  *
  * Stability. Every exponential is taken of a non-positive argument, e = exp(-|v|) in [0, 1], so it may
  * underflow to 0 but never overflows, for any finite input:
@@ -24,6 +25,7 @@
  * libm's expf as the only call. No aliasing assumptions: out may be u and du may be dout (element i is
  * read before it is written).
  */
+#include "act_table.h"
 #include "kernels.h"
 
 #include <math.h>
@@ -143,49 +145,22 @@ static inline float gelu_grad_f(float u) {
     return sigmoid_of_f(e, (float)(t >= 0.0)) + (float)(slope * (double)sigmoid_grad_of_f(e));
 }
 
-/* ------------------------------------------------------------------ float array loops */
+/* relu and tanh in the same shape as the others */
+static inline float relu_f(float u) { return u > 0.0f ? u : 0.0f; }
+static inline float relu_grad_f(float u) { return u > 0.0f ? 1.0f : 0.0f; }
+static inline float tanh_f(float u) { return tanhf(u); }
 
-static void relu_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = u[i] > 0.0f ? u[i] : 0.0f;
-}
-static void relu_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = u[i] > 0.0f ? dout[i] : 0.0f;
-}
+/* ------------------------------------------------------------------ float array loops (one pair per row) */
 
-static void sigmoid_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = sigmoid_f(u[i]);
-}
-static void sigmoid_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = dout[i] * sigmoid_grad_f(u[i]);
-}
-
-static void tanh_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = tanhf(u[i]);
-}
-static void tanh_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = dout[i] * tanh_grad_f(u[i]);
-}
-
-static void selu_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = selu_f(u[i]);
-}
-static void selu_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = dout[i] * selu_grad_f(u[i]);
-}
-
-static void swish_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = swish_f(u[i]);
-}
-static void swish_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = dout[i] * swish_grad_f(u[i]);
-}
-
-static void gelu_forward(float *out, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = gelu_f(u[i]);
-}
-static void gelu_backward(float *du, const float *dout, const float *u, size_t n) {
-    for (size_t i = 0; i < n; i++) du[i] = dout[i] * gelu_grad_f(u[i]);
-}
+#define ACT_LOOPS(E, name)                                                                  \
+    static void name##_forward(float *out, const float *u, size_t n) {                      \
+        for (size_t i = 0; i < n; i++) out[i] = name##_f(u[i]);                             \
+    }                                                                                       \
+    static void name##_deriv(float *d, const float *u, size_t n) {                          \
+        for (size_t i = 0; i < n; i++) d[i] = name##_grad_f(u[i]);                          \
+    }
+MLP_ACT_ROWS(ACT_LOOPS)
+#undef ACT_LOOPS
 
 /* ------------------------------------------------------------------ double references */
 
@@ -235,26 +210,16 @@ static double gelu_ref_grad(double u) {
 typedef struct act_op {
     const char *name;
     void (*forward)(float *out, const float *u, size_t n);
-    void (*backward)(float *du, const float *dout, const float *u, size_t n);
+    void (*deriv)(float *d, const float *u, size_t n);
     double (*ref)(double u);
     double (*ref_grad)(double u);
 } act_op;
 
-/* Indexed by mlp_act; the order must match the enum in mlp.h. */
+/* Indexed by mlp_act: one entry per row of act_table.h (the formulas are there). */
 static const act_op act_ops[MLP_ACT_COUNT] = {
-    /* relu:    max(0,u)                                  f' = [u > 0]                                  */
-    [MLP_ACT_RELU] = {"relu", relu_forward, relu_backward, relu_ref, relu_ref_grad},
-    /* sigmoid: 1/(1+e^-u)                                f' = f(1-f)                                   */
-    [MLP_ACT_SIGMOID] = {"sigmoid", sigmoid_forward, sigmoid_backward, sigmoid_ref, sigmoid_ref_grad},
-    /* tanh:    tanh u                                    f' = 1 - tanh^2 u                             */
-    [MLP_ACT_TANH] = {"tanh", tanh_forward, tanh_backward, tanh_ref, tanh_ref_grad},
-    /* selu:    l u (u>0), l a (e^u - 1) (u<=0)           f' = l (u>0), l a e^u (u<=0)                  */
-    [MLP_ACT_SELU] = {"selu", selu_forward, selu_backward, selu_ref, selu_ref_grad},
-    /* swish:   u s, s = sigmoid(u)                       f' = s + u s(1-s)                             */
-    [MLP_ACT_SWISH] = {"swish", swish_forward, swish_backward, swish_ref, swish_ref_grad},
-    /* gelu:    0.5u(1+tanh z), z = c(u + 0.044715u^3)    f' = 0.5(1+tanh z)
-                c = sqrt(2/pi)                                 + 0.5u(1-tanh^2 z) c(1+0.134145u^2)      */
-    [MLP_ACT_GELU] = {"gelu", gelu_forward, gelu_backward, gelu_ref, gelu_ref_grad},
+#define ACT_OP(E, name) [MLP_ACT_##E] = {#name, name##_forward, name##_deriv, name##_ref, name##_ref_grad},
+    MLP_ACT_ROWS(ACT_OP)
+#undef ACT_OP
 };
 
 static const act_op *act_op_of(mlp_act a) {
@@ -285,35 +250,23 @@ void mlp_act_forward(mlp_act a, float *out, const float *u, size_t n) {
     if (op) op->forward(out, u, n);
 }
 
+/* du = dout * f'(u), f' by blocks of 64 on the stack (du may be dout). */
 void mlp_act_backward(mlp_act a, float *du, const float *dout, const float *u, size_t n) {
     const act_op *op = act_op_of(a);
-    if (op) op->backward(du, dout, u, n);
+    if (!op) return;
+    float d[64];
+    for (size_t i = 0; i < n; i += 64) {
+        const size_t m = n - i < 64 ? n - i : 64;
+        op->deriv(d, u + i, m);
+        for (size_t j = 0; j < m; j++) du[i + j] = dout[i + j] * d[j];
+    }
 }
 
-/* d[i] = f'(u[i]): backward with dout = 1 (dout * f' is then exactly f'). The portable kernel path stores
- * it in the forward pass and multiplies by it in the backward pass. */
+/* d[i] = f'(u[i]). The portable kernel path stores it in the forward pass and multiplies by it in the backward
+ * pass. */
 void mlp_act_deriv(mlp_act a, float *d, const float *u, size_t n) {
-    switch (a) {
-    case MLP_ACT_RELU:
-        for (size_t i = 0; i < n; i++) d[i] = u[i] > 0.0f ? 1.0f : 0.0f;
-        break;
-    case MLP_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++) d[i] = sigmoid_grad_f(u[i]);
-        break;
-    case MLP_ACT_TANH:
-        for (size_t i = 0; i < n; i++) d[i] = tanh_grad_f(u[i]);
-        break;
-    case MLP_ACT_SELU:
-        for (size_t i = 0; i < n; i++) d[i] = selu_grad_f(u[i]);
-        break;
-    case MLP_ACT_SWISH:
-        for (size_t i = 0; i < n; i++) d[i] = swish_grad_f(u[i]);
-        break;
-    case MLP_ACT_GELU:
-        for (size_t i = 0; i < n; i++) d[i] = gelu_grad_f(u[i]);
-        break;
-    default: break;
-    }
+    const act_op *op = act_op_of(a);
+    if (op) op->deriv(d, u, n);
 }
 
 /* NaN for an out-of-range a. */

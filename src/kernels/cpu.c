@@ -1,23 +1,18 @@
-/* cpu.c - CPU feature detection and the choice of kernel path.
+/* cpu.c - CPU feature detection and the choice of kernel path: the one place that maps a path to its table
+ * (mlp_kernel_table_get) and resolves AUTO to the best path this build and CPU support.
  *
  * A SIMD path may run only if the CPU has the instructions (cpuid) AND the operating system saves the
  * wider registers on context switches (XCR0, read with xgetbv once cpuid reports OSXSAVE). Checking
  * cpuid alone is not enough: a kernel that disabled AVX state would fault on the first ymm instruction.
  * The library reads no environment variables here; the CLI maps MLP_KERNELS to a request.
- * -DMLP_NO_SIMD compiles every x86 section out (cpu.c, gemm_avx2.c, gemm_avx512.c): the build of a non-x86
- * machine, which the tests use to check that the portable path stands alone. */
+ * -DMLP_NO_SIMD compiles every x86 section out (MLP_KERNELS_X86 = 0: cpu.c, gemm_avx2.c, gemm_avx512.c): the
+ * build of a non-x86 machine, for checking that the portable path stands alone. */
 #include "kernels.h"
 
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(MLP_NO_SIMD)
-#define MLP_CPU_X86 1
+#if MLP_KERNELS_X86
 #include <cpuid.h>
-#else
-#define MLP_CPU_X86 0
-#endif
-
-#if MLP_CPU_X86
 
 /* cpuid leaf 1, ECX */
 #define CPUID1_ECX_FMA (1u << 12)
@@ -92,6 +87,32 @@ int mlp_kernels_parse(const char *name, mlp_kernels *out) {
         }
     }
     return -1;
+}
+
+/* The table of each path, or NULL where the path is not compiled in. BLAS (gemm_blas.c) takes every entry but
+ * the dense products from the best other path of this CPU. */
+const mlp_kernel_table *mlp_kernel_table_get(mlp_kernels k) {
+    switch (k) {
+    case MLP_KERNELS_PORTABLE: return &mlp_portable_table;
+#if MLP_KERNELS_X86
+    case MLP_KERNELS_AVX2: return &mlp_avx2_table;
+    case MLP_KERNELS_AVX512: return &mlp_avx512_table;
+#endif
+    case MLP_KERNELS_BLAS: {
+        const mlp_kernels rows = mlp_cpu_has_avx512f()    ? MLP_KERNELS_AVX512
+                                 : mlp_cpu_has_avx2_fma() ? MLP_KERNELS_AVX2
+                                                          : MLP_KERNELS_PORTABLE;
+        return mlp_blas_table(mlp_kernels_of(rows));
+    }
+    default: return NULL;
+    }
+}
+
+/* A path without a table (AUTO, or not compiled in) falls back to the portable kernels rather than crashing;
+ * callers are expected to pass a resolved, supported path. */
+const mlp_kernel_table *mlp_kernels_of(mlp_kernels k) {
+    const mlp_kernel_table *t = mlp_kernel_table_get(k);
+    return t ? t : &mlp_portable_table;
 }
 
 /* A path is usable when it is compiled in (its table exists) and the CPU + OS support it.

@@ -9,8 +9,6 @@
  * one thread per call (the trainer already splits the work between its own threads). */
 #include "kernels.h"
 
-const mlp_kernel_table *mlp_gemm_blas_table(void);
-
 #ifdef MLP_BLAS
 
 #include <cblas.h>
@@ -19,7 +17,12 @@ const mlp_kernel_table *mlp_gemm_blas_table(void);
 void openblas_set_num_threads(int);
 #endif
 
-static const mlp_kernel_table *helper(void) { return mlp_kernels_of(mlp_kernels_resolve(MLP_KERNELS_AUTO)); }
+#include <stdatomic.h>
+
+/* The table whose row operations (epilogues, activations, SGD, sparse layer) this path uses: set by cpu.c on
+ * every mlp_blas_table call, always to the same table for a given CPU. */
+static _Atomic(const mlp_kernel_table *) rows_table;
+static const mlp_kernel_table *helper(void) { return atomic_load_explicit(&rows_table, memory_order_relaxed); }
 
 /* The epilogue on all of C, row by row, with the helper path's row operations. */
 static void blas_epilogue(const mlp_epi *ep, float *C, int ldc, int M, int N) {
@@ -81,15 +84,21 @@ static void blas_spmm_tn_sgd(int D, int N, const mlp_csc_block *blocks, int nblo
 static const mlp_kernel_table blas_table = {blas_nn,  blas_tn,      blas_act,     blas_act_backward,  blas_sgd,
                                             blas_exp, blas_spmm_nn, blas_spmm_nn_dense, blas_spmm_tn_sgd};
 
-const mlp_kernel_table *mlp_gemm_blas_table(void) {
+const mlp_kernel_table *mlp_blas_table(const mlp_kernel_table *rows) {
+    if (helper() != rows) {
+        atomic_store_explicit(&rows_table, rows, memory_order_relaxed);
 #ifdef MLP_BLAS_OPENBLAS
-    openblas_set_num_threads(1);
+        openblas_set_num_threads(1);
 #endif
+    }
     return &blas_table;
 }
 
 #else
 
-const mlp_kernel_table *mlp_gemm_blas_table(void) { return NULL; }
+const mlp_kernel_table *mlp_blas_table(const mlp_kernel_table *rows) {
+    (void)rows;
+    return NULL;
+}
 
 #endif

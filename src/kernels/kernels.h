@@ -108,7 +108,22 @@ void mlp_gemm_nn_ref(int M, int N, int K, const float *A, int lda, const float *
                      float *C, int ldc);
 void mlp_gemm_tn_ref(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
-/* The table of a resolved path (never AUTO); NULL if the path is not compiled in. */
+/* The SIMD paths exist on x86 with GNU C (gcc, clang), unless -DMLP_NO_SIMD (the build of a non-x86 machine,
+ * for checking that the portable path stands alone). */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(MLP_NO_SIMD)
+#define MLP_KERNELS_X86 1
+#else
+#define MLP_KERNELS_X86 0
+#endif
+
+/* The paths' tables: gemm_portable.c; gemm_avx2.c and gemm_avx512.c (both gemm_simd.h, when MLP_KERNELS_X86);
+ * gemm_blas.c (with MLP_BLAS: the products through cblas_sgemm, every other entry from `rows`, the best other
+ * path's table). Only cpu.c, the one place that chooses a path, refers to them. */
+extern const mlp_kernel_table mlp_portable_table;
+extern const mlp_kernel_table mlp_avx2_table, mlp_avx512_table;
+const mlp_kernel_table *mlp_blas_table(const mlp_kernel_table *rows);
+
+/* The table of a resolved path (never AUTO); NULL if the path is not compiled in (cpu.c). */
 const mlp_kernel_table *mlp_kernel_table_get(mlp_kernels k);
 /* Same, but the portable table for a path without one (callers pass resolved, supported paths). */
 const mlp_kernel_table *mlp_kernels_of(mlp_kernels k);

@@ -1,4 +1,5 @@
-/* vmath.h - vectorized exp/expm1 and the activation functions for the SIMD kernel paths.
+/* vmath.h - vectorized exp/expm1 and the activation functions for the SIMD kernel paths (one vm_<name> per row
+ * of act_table.h).
  *
  * Included once by gemm_avx2.c and once by gemm_avx512.c, after the includer defines VMATH_FN as
  * "static inline, always inlined, compiled for my target" (the vectors below are wider than the x86-64
@@ -29,6 +30,8 @@
 #ifndef VMATH_FN
 #error "define VMATH_FN (static inline + always_inline + target attribute) before including vmath.h"
 #endif
+
+#include "act_table.h"
 
 #include <string.h>
 
@@ -238,15 +241,13 @@ VMATH_FN void vm_gelu(vm_f u, vm_f *f, vm_f *d) {
     }
 }
 
-/* f(u) (and f'(u) when d is not NULL) for one vector of the activation `act`. */
+/* f(u) (and f'(u) when d is not NULL) for one vector of the activation `act` (act_table.h). */
 VMATH_FN void vm_act(mlp_act act, vm_f u, vm_f *f, vm_f *d) {
     switch (act) {
-    case MLP_ACT_RELU: vm_relu(u, f, d); break;
-    case MLP_ACT_SIGMOID: vm_sigmoid(u, f, d); break;
-    case MLP_ACT_TANH: vm_tanh(u, f, d); break;
-    case MLP_ACT_SELU: vm_selu(u, f, d); break;
-    case MLP_ACT_SWISH: vm_swish(u, f, d); break;
-    case MLP_ACT_GELU: vm_gelu(u, f, d); break;
+#define VM_ACT_CASE(E, name) \
+    case MLP_ACT_##E: vm_##name(u, f, d); break;
+        MLP_ACT_ROWS(VM_ACT_CASE)
+#undef VM_ACT_CASE
     default:
         *f = u;
         if (d) *d = vm_splat(1.0f);
@@ -284,21 +285,16 @@ VMATH_FN void vm_act(mlp_act act, vm_f u, vm_f *f, vm_f *d) {
             if (d) vm_store_part(d + i, d0, m);                                                    \
         }                                                                                          \
     }
-VM_ACT_ROWS(relu, vm_relu)
-VM_ACT_ROWS(sigmoid, vm_sigmoid)
-VM_ACT_ROWS(tanh, vm_tanh)
-VM_ACT_ROWS(selu, vm_selu)
-VM_ACT_ROWS(swish, vm_swish)
-VM_ACT_ROWS(gelu, vm_gelu)
+#define VM_ACT_ROWS_OF(E, name) VM_ACT_ROWS(name, vm_##name)
+MLP_ACT_ROWS(VM_ACT_ROWS_OF)
+#undef VM_ACT_ROWS_OF
 
 VMATH_FN void vm_act_rows(mlp_act a, const float *u, float *f, float *d, size_t n) {
     switch (a) {
-    case MLP_ACT_RELU: vm_rows_relu(u, f, d, n); break;
-    case MLP_ACT_SIGMOID: vm_rows_sigmoid(u, f, d, n); break;
-    case MLP_ACT_TANH: vm_rows_tanh(u, f, d, n); break;
-    case MLP_ACT_SELU: vm_rows_selu(u, f, d, n); break;
-    case MLP_ACT_SWISH: vm_rows_swish(u, f, d, n); break;
-    case MLP_ACT_GELU: vm_rows_gelu(u, f, d, n); break;
+#define VM_ROWS_CASE(E, name) \
+    case MLP_ACT_##E: vm_rows_##name(u, f, d, n); break;
+        MLP_ACT_ROWS(VM_ROWS_CASE)
+#undef VM_ROWS_CASE
     default: break;
     }
 }
