@@ -178,6 +178,9 @@ void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum) {
 
 void mlp_optim_step(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step) {
     const mlp_optim_coef c = mlp_optim_coef_make(cfg, lr, step);
+    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
+    mlp_fpmode_enter(&fm);
     mlp_optim_apply(&c, net->kernels, net->params, net->momentum, net->moment2, net->grads, net->n_params);
+    mlp_fpmode_leave(&fm);
     mlp_net_params_changed(net);
 }
