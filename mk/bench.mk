@@ -1,6 +1,10 @@
 # bench.mk - `make bench`: the benchmark program bench/bench.c (docs/PERFORMANCE.md explains the figures).
 #   make bench                      build $(BUILD)/mlp_bench and run it on data/mnist (fetched like `make test`)
-#   make bench ARGS=--quick         fewer repetitions (ARGS: --epochs N, --no-matrix, --paths avx2,avx512,...)
+#   make bench ARGS=--quick         shorter (~1-2 min): fewer repetitions, no width 4096, no 784-1024-1024-10 epochs
+#                                   (ARGS: --epochs N, --paths avx2,avx512,..., --only wide,epochs,peers,... )
+#   PyTorch side by side:           when /usr/bin/python3 has torch (Debian: apt-get install python3-torch; for its
+#                                   products to use OpenBLAS rather than the reference BLAS: libopenblas0-pthread),
+#                                   bench/peers/torch_mlp.py runs the same trainings; MLP_PYTHON=... another python
 #   make BLAS=openblas bench        also the "blas" kernel path: cblas_sgemm from OpenBLAS for the products
 #                                   (optional; Debian: apt-get install libopenblas-dev). Use a separate build
 #                                   folder for it, e.g. make BLAS=openblas BUILD=build-openblas bench.
@@ -31,4 +35,4 @@ $(BENCH_BIN): bench/bench.c $(BUILD)/libmlpint.a $(HDRS)
 	$(CC) $(CFLAGS) $(MLP_CFLAGS) $< -o $@ $(BUILD)/libmlpint.a $(LDFLAGS) $(LDLIBS)
 
 bench: $(BENCH_BIN) $(DATA)/mnist/.verified
-	MLP_DATA=$(DATA)/mnist $(BENCH_BIN) $(ARGS)
+	MLP_DATA=$(DATA)/mnist MLP_PEERS=bench/peers $(BENCH_BIN) $(ARGS)
