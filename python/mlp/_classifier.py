@@ -31,7 +31,9 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "selu", "swish", "gelu")
 # scikit-learn's names for the same functions
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "silu": "swish"}
 LOSSES = ("ce", "hinge", "focal", "mse")
-PROBA_LOSSES = ("ce", "focal")  # losses whose minimiser is softmax(logits) = P(class | x)
+PROBA_LOSSES = ("ce", "focal")
+SOLVERS = ("adam", "sgd", "adamw")
+SCHEDULES = ("constant", "step", "cosine")  # losses whose minimiser is softmax(logits) = P(class | x)
 PREDICT_ROWS = 1024  # rows per forward call when predicting
 
 
@@ -83,8 +85,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Widths of the hidden layers (up to 15).
     activation : {"relu", "sigmoid" (or "logistic"), "tanh", "selu", "swish", "gelu"}, default "gelu"
         After every hidden layer (gelu is the tanh form).
-    solver : {"sgd"}, default "sgd"
-        SGD with momentum (`momentum`).
+    solver : {"adam", "sgd", "adamw"}, default "adam"
+        Adam (`beta_1`, `beta_2`, `epsilon`), SGD with momentum (`momentum`, `nesterovs_momentum`), or AdamW
+        (mlp's: Adam with decoupled weight decay, `alpha` being the decay rate per step, as torch.optim.AdamW).
     alpha : float, default 1e-4
         L2 penalty: the objective is mean loss + alpha / (2 batch) ||params||^2 per batch, as scikit-learn's,
         except that mlp decays the biases too. With grad_reduction="sum", batch sums: loss sum + alpha/2 ||params||^2.
@@ -98,8 +101,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState or None
         An int is used as mlp's seed itself (random_state=1 is `mlp train --seed 1`); otherwise a seed is drawn
         from it. The same seed and data give the same model bit for bit, whatever n_threads.
-    tol, n_iter_no_change, early_stopping, validation_fraction, verbose, warm_start, momentum :
+    tol, n_iter_no_change, early_stopping, validation_fraction, verbose, warm_start, momentum,
+    nesterovs_momentum, beta_1, beta_2, epsilon :
         As scikit-learn's.
+    learning_rate : {"constant"}, default "constant"
+        scikit-learn's schedules "invscaling" and "adaptive" are not mlp's; use lr_schedule.
+    power_t, max_fun :
+        Accepted for compatibility; as in scikit-learn they matter only for learning_rate="invscaling" and
+        solver="lbfgs", which mlp does not have.
 
     mlp's own parameters:
 
@@ -112,6 +121,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     grad_reduction : {"mean", "sum"}, default "mean"
         Gradient of the mean loss over a batch (scikit-learn's convention) or of the sum (the reference
         experiment's).
+    lr_schedule : {"constant", "step", "cosine"}, default "constant"
+        mlp's per-epoch schedules over max_iter epochs, after `warmup_epochs` of linear warm-up: step multiplies
+        the rate by `step_gamma` every `step_epochs` epochs; cosine anneals it to `min_lr`.
+    warmup_epochs, step_epochs, step_gamma, min_lr : 0, 30, 0.1, 0.0
+    dropout : float in [0, 1), default 0
+        Inverted dropout on the hidden layers' outputs while training (masks from the seed: repeatable).
     init_std : float or None, default None
         Initial weights N(0, init_std^2) in every layer (biases 0), as `mlp train --init-std`. None: Glorot,
         std sqrt(2 / (fan_in + fan_out)) per layer.
@@ -124,17 +139,21 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     the parameters: coefs_[i] has shape (fan_in, fan_out)), n_layers_, n_outputs_, out_activation_.
     """
 
-    def __init__(self, hidden_layer_sizes=(128,), activation="gelu", *, solver="sgd", alpha=1e-4,
-                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=10, loss="ce", hinge_margin=5.0, focal_gamma=2.0,
-                 focal_alpha=0.1, grad_reduction="mean", init_std=None, n_threads=None):
+    def __init__(self, hidden_layer_sizes=(128,), activation="gelu", *, solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, loss="ce", hinge_margin=5.0, focal_gamma=2.0,
+                 focal_alpha=0.1, grad_reduction="mean", lr_schedule="constant", warmup_epochs=0, step_epochs=30,
+                 step_gamma=0.1, min_lr=0.0, dropout=0.0, init_std=None, n_threads=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -142,14 +161,25 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.loss = loss
         self.hinge_margin = hinge_margin
         self.focal_gamma = focal_gamma
         self.focal_alpha = focal_alpha
         self.grad_reduction = grad_reduction
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.step_epochs = step_epochs
+        self.step_gamma = step_gamma
+        self.min_lr = min_lr
+        self.dropout = dropout
         self.init_std = init_std
         self.n_threads = n_threads
 
@@ -174,8 +204,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return a
 
     def _check_params(self):
-        if self.solver not in ("sgd",):
-            raise ValueError("solver %r is not supported; use 'sgd'" % (self.solver,))
+        if self.solver not in SOLVERS:
+            raise ValueError("solver %r is not supported; use one of %s" % (self.solver, ", ".join(SOLVERS)))
+        if self.learning_rate != "constant":
+            raise ValueError("learning_rate %r is not supported (only 'constant'); mlp's schedules are lr_schedule="
+                             "'step' or 'cosine'" % (self.learning_rate,))
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError("lr_schedule %r is not supported; use one of %s" % (self.lr_schedule, ", ".join(SCHEDULES)))
         if self.loss not in LOSSES:
             raise ValueError("loss %r is not supported; use one of %s" % (self.loss, ", ".join(LOSSES)))
         if self.grad_reduction not in ("mean", "sum"):
@@ -293,10 +328,19 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return classes, idx.astype(np.int32)
 
     def _train_cfg(self, batch, seed, epochs_done=0):
-        wd = float(self.alpha) / batch if self.grad_reduction == "mean" else float(self.alpha)
+        if self.solver == "adamw":  # decoupled: p <- p (1 - lr alpha) every step
+            wd = float(self.alpha)
+        else:  # coupled L2 of scikit-learn's scaling, alpha / (2 B) ||W||^2 per batch of B rows
+            wd = float(self.alpha) / batch if self.grad_reduction == "mean" else float(self.alpha)
         return {"loss": self._loss_cfg(), "lr": float(self.learning_rate_init), "wd": wd,
                 "momentum": float(self.momentum), "reduction": self.grad_reduction, "batch": int(batch),
-                "shuffle": int(bool(self.shuffle)), "seed": seed, "epochs_done": epochs_done}
+                "shuffle": int(bool(self.shuffle)), "seed": seed, "epochs_done": epochs_done,
+                "optim": self.solver,
+                "nesterov": int(self.solver == "sgd" and bool(self.nesterovs_momentum) and self.momentum > 0),
+                "beta1": float(self.beta_1), "beta2": float(self.beta_2), "eps": float(self.epsilon),
+                "schedule": self.lr_schedule, "epochs": max(int(self.max_iter), epochs_done + 1),
+                "warmup_epochs": int(self.warmup_epochs), "step_epochs": int(self.step_epochs),
+                "step_gamma": float(self.step_gamma), "min_lr": float(self.min_lr), "dropout": float(self.dropout)}
 
     def _batch(self, n):
         b = min(200, n) if self.batch_size == "auto" else int(self.batch_size)
@@ -397,7 +441,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 if len(e.args) == 2:  # the epoch was complete
                     self._record_epoch(e.args[1][0], n)
                 raise
-            stop = self._record_epoch(loss, n)
+            self._record_epoch(loss, n)
             if X_val is not None:
                 _, acc = self._net.evaluate(X_val, y_val, self._loss_cfg())
                 self.validation_scores_.append(acc)
@@ -410,7 +454,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     best = np.frombuffer(self._net, dtype=np.float32).copy()
                 if self.verbose:
                     print("Validation score: %f" % acc)
-            if stop or self._no_improvement_count > self.n_iter_no_change:
+            if self._no_improvement_count > self.n_iter_no_change:
                 if not incremental:
                     converged = True
                     if self.verbose:
@@ -425,7 +469,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                           "converged yet." % self.max_iter, ConvergenceWarning)
 
     def _record_epoch(self, loss, n):
-        """Bookkeeping of one finished epoch; True when the training loss stopped improving."""
+        """Bookkeeping of one finished epoch (with the training-loss stopping rule when there is no validation)."""
         self.n_iter_ += 1
         self.t_ += n
         self.loss_ = float(loss)
@@ -439,7 +483,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 self._no_improvement_count = 0
             if self.loss_ < self.best_loss_:
                 self.best_loss_ = self.loss_
-        return False
 
     # ------------------------------------------------------------------ prediction
 

@@ -183,7 +183,7 @@ static int Net_getbuffer(NetObject *self, Py_buffer *view, int flags) {
 static PyBufferProcs Net_as_buffer = {(getbufferproc)Net_getbuffer, NULL};
 
 /* init(seed, stds): layer l's weights W = N(0, 1) * stds[l] drawn in order from mlp_rng seeded (seed, 1),
- * biases and momentum 0 -- exactly mlp_net_init (and `mlp train`) when every std is the same. */
+ * biases and optimizer state 0 -- exactly mlp_net_init (and `mlp train`) when every std is the same. */
 static PyObject *Net_init(NetObject *self, PyObject *args) {
     unsigned long long seed;
     PyObject *stds;
@@ -220,26 +220,36 @@ static PyObject *Net_init(NetObject *self, PyObject *args) {
             memset(net->params + net->b_off[l], 0, sizeof(float) * (size_t)net->arch.width[l + 1]);
         }
         memset(net->momentum, 0, sizeof(float) * net->n_params);
+        memset(net->moment2, 0, sizeof(float) * net->n_params);
         mlp_net_params_changed(net);
     });
     Py_RETURN_NONE;
 }
 
-/* The optimizer state (momentum) as bytes, and back: for pickling a model that can continue training. */
+/* The optimizer state (net->momentum, then net->moment2) as bytes, and back: for pickling a model that can
+ * continue training exactly. */
 static PyObject *Net_get_state(NetObject *self, PyObject *noargs) {
     (void)noargs;
-    return PyBytes_FromStringAndSize((const char *)self->net.momentum, (Py_ssize_t)(self->net.n_params * sizeof(float)));
+    const size_t n = self->net.n_params * sizeof(float);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(2 * n));
+    if (!b) return NULL;
+    memcpy(PyBytes_AS_STRING(b), self->net.momentum, n);
+    memcpy(PyBytes_AS_STRING(b) + n, self->net.moment2, n);
+    return b;
 }
 
 static PyObject *Net_set_state(NetObject *self, PyObject *args) {
     Py_buffer b;
     if (!PyArg_ParseTuple(args, "y*", &b)) return NULL;
-    if (b.len != (Py_ssize_t)(self->net.n_params * sizeof(float))) {
+    const size_t n = self->net.n_params * sizeof(float);
+    if (b.len != (Py_ssize_t)(2 * n)) {
         PyBuffer_Release(&b);
-        return PyErr_Format(PyExc_ValueError, "optimizer state of %zd bytes, expected %zu", b.len,
-                            self->net.n_params * sizeof(float));
+        return PyErr_Format(PyExc_ValueError, "optimizer state of %zd bytes, expected %zu", b.len, 2 * n);
     }
-    WITH_NET_UNLOCKED(self, memcpy(self->net.momentum, b.buf, (size_t)b.len));
+    WITH_NET_UNLOCKED(self, {
+        memcpy(self->net.momentum, b.buf, n);
+        memcpy(self->net.moment2, (const char *)b.buf + n, n);
+    });
     PyBuffer_Release(&b);
     Py_RETURN_NONE;
 }
@@ -591,7 +601,9 @@ typedef struct {
 static PyTypeObject TrainerType;
 
 /* Trainer(net, x, y, cfg): cfg holds loss (dict), lr, wd, momentum, reduction ("mean"/"sum"), batch,
- * shuffle, seed, epochs_done. */
+ * shuffle, seed, epochs_done, and the optimizer (optim, nesterov, beta1, beta2, eps) and schedule (schedule,
+ * epochs, warmup_epochs, step_epochs, step_gamma, min_lr) and dropout of mlp_train_cfg; absent keys keep
+ * mlp_train_cfg_default's values. The library checks them all (mlp_trainer_init). */
 static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"net", "x", "y", "cfg", NULL};
     NetObject *net;
@@ -613,6 +625,34 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     if (dict_float(cfg, "lr", &c.lr) || dict_float(cfg, "wd", &c.wd) || dict_float(cfg, "momentum", &c.momentum) ||
         dict_int(cfg, "batch", &batch) || dict_int(cfg, "shuffle", &shuffle) || dict_int(cfg, "epochs_done", &epochs_done))
         return NULL;
+    long nesterov = 0, epochs = 1, warmup = 0, step_epochs = c.step_epochs;
+    if (dict_int(cfg, "nesterov", &nesterov) || dict_int(cfg, "epochs", &epochs) ||
+        dict_int(cfg, "warmup_epochs", &warmup) || dict_int(cfg, "step_epochs", &step_epochs) ||
+        dict_float(cfg, "beta1", &c.beta1) || dict_float(cfg, "beta2", &c.beta2) || dict_float(cfg, "eps", &c.eps) ||
+        dict_float(cfg, "step_gamma", &c.step_gamma) || dict_float(cfg, "min_lr", &c.min_lr) ||
+        dict_float(cfg, "dropout", &c.dropout))
+        return NULL;
+    if (epochs < 1 || epochs > INT32_MAX || warmup < 0 || warmup > INT32_MAX || step_epochs < 1 || step_epochs > INT32_MAX)
+        return PyErr_Format(PyExc_ValueError, "epochs %ld, warmup_epochs %ld, step_epochs %ld: out of range", epochs,
+                            warmup, step_epochs);
+    c.nesterov = nesterov != 0;
+    c.epochs = (int)epochs;
+    c.warmup_epochs = (int)warmup;
+    c.step_epochs = (int)step_epochs;
+    PyObject *opt = PyDict_GetItemString(cfg, "optim");
+    if (opt) {
+        const char *o = PyUnicode_AsUTF8(opt);
+        if (!o) return NULL;
+        if (mlp_optim_parse(o, &c.optim) != 0)
+            return PyErr_Format(PyExc_ValueError, "unknown optimizer '%s' (sgd, adam, adamw)", o);
+    }
+    PyObject *sched = PyDict_GetItemString(cfg, "schedule");
+    if (sched) {
+        const char *o = PyUnicode_AsUTF8(sched);
+        if (!o) return NULL;
+        if (mlp_schedule_parse(o, &c.schedule) != 0)
+            return PyErr_Format(PyExc_ValueError, "unknown learning-rate schedule '%s' (constant, step, cosine)", o);
+    }
     PyObject *red = PyDict_GetItemString(cfg, "reduction");
     if (red) {
         const char *r = PyUnicode_AsUTF8(red);
@@ -625,7 +665,6 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     c.batch = (int)batch;
     c.shuffle = shuffle != 0;
     c.seed = (uint64_t)seed;
-    c.epochs = 1;
     if (c.batch > net->net.max_batch)
         return PyErr_Format(PyExc_ValueError, "batch size %d exceeds the network's max_batch %d", c.batch,
                             net->net.max_batch);

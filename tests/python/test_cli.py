@@ -69,20 +69,37 @@ class CrossChecks(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def test_same_settings_same_model_as_mlp_train(self):
-        run_dir = os.path.join(self.tmp.name, "cli")
+    def same_model(self, name, cli_args, **params):
+        """`mlp train` with cli_args and fit with params: the same parameters, bit for bit; returns both."""
+        run_dir = os.path.join(self.tmp.name, name)
         run("train", "--data", DATA, "--epochs", 2, "--hidden", 64, "--act", "gelu", "--loss", "ce",
-            "--grad-reduction", "mean", "--lr", 0.05, "--wd", "1e-4", "--momentum", 0.9, "--batch", 100,
-            "--init-std", 0.01, "--seed", 3, "--quiet", "--out", run_dir)
+            "--grad-reduction", "mean", "--batch", 100, "--init-std", 0.01, "--seed", 3, "--quiet", "--out", run_dir,
+            *cli_args)
         cli = mlp.load(os.path.join(run_dir, "model.safetensors"))
-        clf = mlp.MLPClassifier(hidden_layer_sizes=(64,), activation="gelu", loss="ce", solver="sgd",
-                                grad_reduction="mean", learning_rate_init=0.05, alpha=1e-4 * 100, momentum=0.9,
-                                batch_size=100, max_iter=2, init_std=0.01, random_state=3, tol=0.0)
+        clf = mlp.MLPClassifier(hidden_layer_sizes=(64,), activation="gelu", loss="ce", grad_reduction="mean",
+                                batch_size=100, max_iter=2, init_std=0.01, random_state=3, tol=0.0, **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(X_train, y_train)
         for a, b in zip(clf.coefs_ + clf.intercepts_, cli.coefs_ + cli.intercepts_):
             np.testing.assert_array_equal(a, b)
+        return clf, cli, run_dir
+
+    def test_adam_and_nesterov_with_a_schedule_same_model_as_mlp_train(self):
+        clf, _, _ = self.same_model("adam", ["--optimizer", "adam", "--lr", "2e-3", "--wd", "1e-4", "--beta1", 0.8,
+                                             "--schedule", "cosine", "--warmup-epochs", 1],
+                                    solver="adam", learning_rate_init=2e-3, alpha=1e-4 * 100, beta_1=0.8,
+                                    lr_schedule="cosine", warmup_epochs=1)
+        self.assertGreater(clf.score(X_test, y_test), 0.93)  # two epochs, the first a warm-up
+        self.same_model("nesterov", ["--optimizer", "sgd", "--nesterov", "--lr", 0.02, "--wd", 0, "--momentum", 0.8],
+                        solver="sgd", nesterovs_momentum=True, learning_rate_init=0.02, alpha=0.0, momentum=0.8)
+        self.same_model("adamw", ["--optimizer", "adamw", "--lr", "1e-3", "--wd", 0.01],
+                        solver="adamw", learning_rate_init=1e-3, alpha=0.01)
+
+    def test_same_settings_same_model_as_mlp_train(self):
+        clf, cli, run_dir = self.same_model("sgd", ["--lr", 0.05, "--wd", "1e-4", "--momentum", 0.9],
+                                            solver="sgd", nesterovs_momentum=False, learning_rate_init=0.05,
+                                            alpha=1e-4 * 100, momentum=0.9)
         acc = clf.score(X_test, y_test)
         correct, conf = parse_eval(run("eval", os.path.join(run_dir, "model.safetensors"), "--data", DATA))
         self.assertEqual(round(acc * len(y_test)), correct)

@@ -103,6 +103,26 @@ class Basics(unittest.TestCase):
             self.assertGreater(clf.score(X, y), 0.9, loss)
 
 
+class Optimizers(unittest.TestCase):
+    def test_every_solver_and_schedule_learns_and_dropout_is_repeatable(self):
+        X, y = blobs(n=400, k=4, spread=2.0)
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
+        for params in ({"solver": "adam"}, {"solver": "adamw", "alpha": 1e-3}, {"solver": "sgd", "learning_rate_init": 0.05},
+                       {"solver": "sgd", "nesterovs_momentum": False, "learning_rate_init": 0.05},
+                       {"lr_schedule": "cosine", "warmup_epochs": 5, "learning_rate_init": 0.01},
+                       {"lr_schedule": "step", "step_epochs": 20, "step_gamma": 0.5, "learning_rate_init": 0.01},
+                       {"dropout": 0.2, "learning_rate_init": 0.01}):
+            a = quiet_fit(mlp.MLPClassifier(hidden_layer_sizes=(32,), max_iter=60, random_state=4, **params), X, y)
+            self.assertGreater(a.score(X, y), 0.9, params)
+            b = quiet_fit(mlp.MLPClassifier(hidden_layer_sizes=(32,), max_iter=60, random_state=4, n_threads=1,
+                                            **params), X, y)
+            np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0], str(params))
+        # solvers differ
+        c = [quiet_fit(mlp.MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=1, solver=s), X, y).coefs_[0]
+             for s in ("adam", "sgd")]
+        self.assertFalse(np.array_equal(c[0], c[1]))
+
+
 class Repeatability(unittest.TestCase):
     def test_same_seed_same_bits_whatever_threads_and_layout(self):
         X, y = blobs(n=500, d=20, k=5)
@@ -193,7 +213,9 @@ class Errors(unittest.TestCase):
                  ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"), ({"momentum": 1.0}, "momentum"),
                  ({"learning_rate_init": -1.0}, "learning_rate_init"), ({"batch_size": 0}, "batch_size"),
                  ({"hidden_layer_sizes": (2,) * 16}, "hidden layers"), ({"solver": "lbfgs"}, "solver"),
-                 ({"focal_alpha": (0.1, 0.2)}, "focal_alpha")]
+                 ({"focal_alpha": (0.1, 0.2)}, "focal_alpha"), ({"learning_rate": "adaptive"}, "learning_rate"),
+                 ({"lr_schedule": "linear"}, "lr_schedule"), ({"beta_1": 1.0}, "beta"), ({"dropout": 1.0}, "dropout"),
+                 ({"solver": "adamw", "warmup_epochs": 500}, "warm")]
         for params, word in cases:
             if "focal_alpha" in params:
                 params = dict(params, loss="focal")
