@@ -1088,3 +1088,71 @@ TEST(robust_memory_is_bounded) {
     st = sh(out, sizeof out, "'%s' eval '%s' --data '%s'", mlp_bin(), model, big);
     CHECK_MSG(st == 0, "exit %d: %s", st, out);
 }
+
+/* The minor items of the adversarial pass, one check each. */
+TEST(robust_minor_items) {
+    static char out[16384];
+    const char *tmp = check_tmpdir();
+    char data[700], model[700];
+    snprintf(data, sizeof data, "%s/data", tmp);
+    mkdir(data, 0755);
+    tiny_dataset(data);
+    /* train and test images of different sizes: refused before the run folder exists */
+    char odd[700];
+    snprintf(odd, sizeof odd, "%s/odd", tmp);
+    mkdir(odd, 0755);
+    tiny_dataset(odd);
+    static uint8_t img[16 + 50 * 64];
+    idx_images(img, 50);
+    img[11] = img[15] = 7; /* 7x7: 50 images of 49 bytes */
+    char gz[800];
+    snprintf(gz, sizeof gz, "%s/t10k-images-idx3-ubyte.gz", odd);
+    unlink(gz);
+    write_bytes(odd, "t10k-images-idx3-ubyte", img, 16 + 50 * 49);
+    int st = sh(out, sizeof out, "'%s' train --data '%s' --out '%s/r' --epochs 1", mlp_bin(), odd, tmp);
+    CHECK_MSG(st == 1 && strstr(out, "holds 8x8 images but") && strstr(out, "7x7"), "exit %d: %s", st, out);
+    CHECK(!exists_in(tmp, "r"));
+    /* a shape written 4.0 is not an integer */
+    snprintf(model, sizeof model, "%s/m.safetensors", tmp);
+    write_model(model, (const int[]){64, 4, 10}, 2);
+    st = sh(out, sizeof out, "sed -i 's/\"shape\":\\[4,64\\]/\"shape\":[4.0,64]/' '%s' && '%s' info '%s'", model,
+            mlp_bin(), model);
+    CHECK_MSG(st == 1 && strstr(out, "fc1.weight: shape must hold non-negative integers"), "exit %d: %s", st, out);
+    /* control characters in metadata never reach the terminal */
+    mlp_arch arch = {2, {64, 4, 10}, MLP_ACT_GELU};
+    mlp_net net;
+    mlp_error err;
+    CHECK(mlp_net_create(&net, &arch, 1, &err) == MLP_OK);
+    mlp_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.arch = arch;
+    meta.loss = mlp_loss_default(MLP_LOSS_CE);
+    meta.scaling = mlp_scaling_default();
+    snprintf(meta.dataset, sizeof meta.dataset, "a\nb\033[2J");
+    CHECK(mlp_model_save(model, &net, &meta, &err) == MLP_OK);
+    mlp_net_free(&net);
+    st = sh(out, sizeof out, "'%s' info '%s'", mlp_bin(), model);
+    CHECK_MSG(st == 0, "exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "a?b?[2J\n");
+    CHECK(!strchr(out, '\033'));
+    /* --out "" is a usage error, not runs/<time> */
+    st = sh(out, sizeof out, "cd '%s' && '%s' train --data '%s' --out '' --epochs 1", tmp, abs_bin(), data);
+    CHECK_MSG(st == 2 && strstr(out, "--out: the run folder name is empty"), "exit %d: %s", st, out);
+    CHECK(!exists_in(tmp, "runs"));
+    /* mlp info without a model: usage on stderr, exit 2, nothing on stdout */
+    st = sh(out, sizeof out, "{ '%s' info >'%s/info.out'; }", mlp_bin(), tmp);
+    CHECK_MSG(st == 2 && strstr(out, "which model"), "exit %d: %s", st, out);
+    char info_out[800];
+    snprintf(info_out, sizeof info_out, "%s/info.out", tmp);
+    char *text = check_read_text(info_out);
+    CHECK(text && !*text);
+    free(text);
+    /* numbers with spaces around them: refused alike */
+    st = sh(out, sizeof out, "'%s' train --data '%s' --epochs ' 1'", mlp_bin(), data);
+    CHECK_MSG(st == 2 && strstr(out, "without spaces"), "exit %d: %s", st, out);
+    st = sh(out, sizeof out, "'%s' train --data '%s' --epochs '1 '", mlp_bin(), data);
+    CHECK_MSG(st == 2, "exit %d: %s", st, out);
+    /* --max-memory takes sizes */
+    st = sh(out, sizeof out, "'%s' eval '%s' --max-memory 12Q", mlp_bin(), model);
+    CHECK_MSG(st == 2 && strstr(out, "not a size"), "exit %d: %s", st, out);
+}

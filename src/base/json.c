@@ -381,6 +381,7 @@ static int parse_number(parser *p, json_value *v) {
     v->u.num.d = d;
     v->u.num.i = 0;
     v->is_int = exact_integer(p->s + int_start, n_int, p->s + frac_start, n_frac, exponent, negative, &v->u.num.i);
+    v->plain_int = v->is_int && i - int_start == n_int; /* digits only: no fraction, no exponent */
     p->pos = i;
     return 0;
 }
@@ -684,6 +685,12 @@ int json_double(const json_value *v, double *out) {
 
 int json_int64(const json_value *v, int64_t *out) {
     if (!v || v->type != JSON_NUMBER || !v->is_int) return -1;
+    *out = v->u.num.i;
+    return 0;
+}
+
+int json_plain_int64(const json_value *v, int64_t *out) {
+    if (!v || v->type != JSON_NUMBER || !v->plain_int) return -1;
     *out = v->u.num.i;
     return 0;
 }

@@ -67,6 +67,7 @@ typedef struct json_value json_value;
 struct json_value {
     json_type type;
     int is_int;        /* JSON_NUMBER: the value is an integer in int64 range; u.num.i holds it */
+    int plain_int;     /* is_int, and written as one: digits only, no fraction or exponent ("10", not "10.0") */
     size_t offset;     /* byte offset of the value's first character in the parsed buffer */
     /* Object members only (else key is NULL): the member's decoded key, NUL-terminated, its byte
      * length, and the offset of its opening quote. */
@@ -131,6 +132,8 @@ const char *json_string(const json_value *v);          /* NULL also if the strin
 int json_bool(const json_value *v, int *out);           /* 0 and *out = 0/1 for true/false */
 int json_double(const json_value *v, double *out);      /* any number */
 int json_int64(const json_value *v, int64_t *out);      /* a number with is_int only */
+int json_plain_int64(const json_value *v, int64_t *out); /* plain_int only: where a format wants integers
+                                                           (safetensors shapes and offsets), 10.0 and 1e1 are not */
 int json_is_null(const json_value *v);                  /* 1 for a JSON null, else 0 */
 
 /* ------------------------------------------------------------------ writing */

@@ -309,7 +309,7 @@ typedef struct ck_file {
 
 static int get_count(const json_value *v, uint64_t *out) {
     int64_t x;
-    if (json_int64(v, &x) != 0 || x < 0) return -1;
+    if (json_plain_int64(v, &x) != 0 || x < 0) return -1; /* "10", never "10.0" or "1e1" */
     *out = (uint64_t)x;
     return 0;
 }

@@ -280,7 +280,7 @@ static void format_shape(const json_value *shape, char *buf, size_t size) {
 /* Read a non-negative JSON integer. */
 static int get_count(const json_value *v, uint64_t *out) {
     int64_t x;
-    if (json_int64(v, &x) != 0 || x < 0) return -1;
+    if (json_plain_int64(v, &x) != 0 || x < 0) return -1; /* "10", never "10.0" or "1e1" */
     *out = (uint64_t)x;
     return 0;
 }
@@ -494,6 +494,10 @@ static mlp_status meta_text(const model_header *h, const char *key, char *out, s
         return mlp_fail(err, MLP_ERR_FORMAT, "metadata %s \"%.40s\" is %zu bytes, longer than the %zu allowed", key, s,
                         strlen(s), size - 1);
     memcpy(out, s, strlen(s) + 1);
+    /* a text field is printed (mlp info, predict): control characters (a "\n" escape) must not reach a
+     * terminal, where they could move the cursor or fake lines */
+    for (char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return MLP_OK;
 }
 
