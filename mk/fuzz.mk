@@ -47,3 +47,14 @@ $(BUILD)/make_seeds: fuzz/make_seeds.c fuzz/fuzz_common.h $(BUILD)/libmlpint.a
 
 fuzz-seeds: $(BUILD)/make_seeds
 	$(BUILD)/make_seeds fuzz/corpus
+
+# The command-line fuzzer (fuzz/cli_fuzz.py): random command lines and mutated files against the real tool built
+# with AddressSanitizer + UndefinedBehaviorSanitizer (build-san/mlp). Fails on a sanitizer report, a crash, a
+# hang, an exit status outside {0,1,2,130,143} or a half-written run folder; failing cases go to
+# build-san/clifuzz/failures/. CLI_FUZZ_SEED fixes the sequence (default: the time).
+CLI_FUZZ_SECONDS ?= 75
+CLI_FUZZ_SEED ?= $(shell date +%s)
+.PHONY: fuzz-cli
+fuzz-cli:
+	$(MAKE) --no-print-directory SAN=1 build-san/mlp
+	python3 fuzz/cli_fuzz.py --mlp build-san/mlp --seconds $(CLI_FUZZ_SECONDS) --seed $(CLI_FUZZ_SEED) --out build-san/clifuzz
