@@ -12,6 +12,7 @@
 #   PREFIX/bin/mlp
 #   PREFIX/share/man/man1/mlp.1
 #   PREFIX/share/mlp/fetch_data.sh    (what `mlp fetch` runs)
+#   PREFIX/share/bash-completion/completions/mlp   (bash completion; options asked from mlp itself)
 #   PREFIX/share/mlp/installed-folders  the folders install created, deepest first (for uninstall)
 #
 # Uninstall removes the files, then those of the recorded folders that are empty: a prefix is left as it
@@ -31,7 +32,8 @@ BINDIR      = $(PREFIX)/bin
 MANDIR      = $(PREFIX)/share/man
 PKGDIR      = $(LIBDIR)/pkgconfig
 SHAREDIR    = $(PREFIX)/share/mlp
-MLP_INSTALL_DIRS = $(INCLUDEDIR) $(LIBDIR) $(PKGDIR) $(BINDIR) $(MANDIR)/man1 $(SHAREDIR)
+COMPDIR     = $(PREFIX)/share/bash-completion/completions
+MLP_INSTALL_DIRS = $(INCLUDEDIR) $(LIBDIR) $(PKGDIR) $(BINDIR) $(MANDIR)/man1 $(SHAREDIR) $(COMPDIR)
 MLP_DIRS_RECORD  = $(SHAREDIR)/installed-folders
 
 MLP_SOVERSION = 0
@@ -55,7 +57,8 @@ $(BUILD)/$(MLP_SHLIB): $(LIB_OBJ) $(BUILD)/libmlp.map
 	ln -sf $(MLP_SHLIB) $(BUILD)/$(MLP_SONAME)
 	ln -sf $(MLP_SONAME) $(BUILD)/libmlp.so
 
-install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp.1 scripts/fetch_data.sh
+install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp.1 scripts/fetch_data.sh \
+         completions/mlp.bash
 	@# the folders that do not exist yet (each missing ancestor too), recorded after they are made
 	@new=''; for d in $(MLP_INSTALL_DIRS); do \
 	    p="$$d"; while [ -n "$$p" ] && [ "$$p" != / ] && [ "$$p" != . ] && [ ! -d '$(DESTDIR)'"$$p" ]; do \
@@ -76,11 +79,13 @@ install: $(BUILD)/mlp $(BUILD)/libmlp.a $(BUILD)/$(MLP_SHLIB) mlp.pc.in docs/mlp
 	install -m 755 $(BUILD)/mlp '$(DESTDIR)$(BINDIR)/mlp'
 	install -m 644 docs/mlp.1 '$(DESTDIR)$(MANDIR)/man1/mlp.1'
 	install -m 644 scripts/fetch_data.sh '$(DESTDIR)$(SHAREDIR)/fetch_data.sh'
+	install -m 644 completions/mlp.bash '$(DESTDIR)$(COMPDIR)/mlp'
 
 uninstall:
 	rm -f '$(DESTDIR)$(INCLUDEDIR)/mlp.h' '$(DESTDIR)$(LIBDIR)/libmlp.a' '$(DESTDIR)$(LIBDIR)/$(MLP_SHLIB)' \
 	    '$(DESTDIR)$(LIBDIR)/$(MLP_SONAME)' '$(DESTDIR)$(LIBDIR)/libmlp.so' '$(DESTDIR)$(PKGDIR)/mlp.pc' \
-	    '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1' '$(DESTDIR)$(SHAREDIR)/fetch_data.sh'
+	    '$(DESTDIR)$(BINDIR)/mlp' '$(DESTDIR)$(MANDIR)/man1/mlp.1' '$(DESTDIR)$(SHAREDIR)/fetch_data.sh' \
+	    '$(DESTDIR)$(COMPDIR)/mlp'
 	@if [ -f '$(DESTDIR)$(MLP_DIRS_RECORD)' ]; then \
 	    dirs=$$(cat '$(DESTDIR)$(MLP_DIRS_RECORD)'); rm -f '$(DESTDIR)$(MLP_DIRS_RECORD)'; \
 	    for d in $$dirs; do rmdir '$(DESTDIR)'"$$d" 2>/dev/null || true; done; \

@@ -222,6 +222,13 @@ TEST(install_fetch_uninstall_leaves_the_prefix_as_it_was) {
         if (st) return;
     }
     CHECK(exists(prefix, "share/mlp/fetch_data.sh"));
+    CHECK(exists(prefix, "share/bash-completion/completions/mlp"));
+    /* the installed completion offers the installed binary's options */
+    st = check_sh(out, sizeof out, 1,
+                  "bash -c 'source \"%s/share/bash-completion/completions/mlp\"; COMP_WORDS=(\"%s/bin/mlp\" predict --to); "
+                  "COMP_CWORD=2; _mlp; echo \"${COMPREPLY[*]}\"'",
+                  prefix, prefix);
+    CHECK_MSG(st == 0 && strstr(out, "--top"), "completion of `mlp predict --to`: %s", out);
     /* mlp fetch from the installed binary: the dataset's files (links to the real ones) verify */
     st = check_sh(out, sizeof out, 1,
                   "mkdir -p '%s/data/mnist' && for f in \"$(cd '%s' && pwd)\"/*-ubyte*; do ln -s \"$f\" '%s/data/mnist/'; done", tmp,

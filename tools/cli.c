@@ -26,7 +26,36 @@ void die(const char *fmt, ...) {
     exit(EXIT_FAILURE);
 }
 
+/* --list-options: the names is() was asked about, in order, without repeats */
+static int listing;
+static const char *listed[512];
+static int n_listed;
+
+static const struct {
+    const char *shrt, *lng;
+} short_forms[] = {{"-o", "--out"},     {"-q", "--quiet"}, {"-e", "--epochs"}, {"-d", "--data"},
+                   {"-t", "--threads"}, {"-j", "--jobs"},  {"-s", "--seed"},   {"-k", "--top"},
+                   {"-h", "--help"}};
+
+static void list_and_exit(void) {
+    for (int i = 0; i < n_listed; i++) {
+        if (listed[i][1] != '-') continue; /* a short form: printed beside its long one */
+        printf("%s", listed[i]);
+        for (size_t k = 0; k < sizeof short_forms / sizeof *short_forms; k++)
+            if (!strcmp(listed[i], short_forms[k].lng)) printf(" %s", short_forms[k].shrt);
+        printf("\n");
+    }
+    exit(0);
+}
+
+static void note(const char *name) {
+    for (int i = 0; i < n_listed; i++)
+        if (!strcmp(listed[i], name)) return;
+    if (n_listed < (int)(sizeof listed / sizeof *listed)) listed[n_listed++] = name;
+}
+
 void die_usage(const char *fmt, ...) {
+    if (listing) list_and_exit(); /* the parser reached its end: every option has been compared */
     va_list ap;
     fprintf(stderr, "%s: ", prog);
     va_start(ap, fmt);
@@ -107,7 +136,12 @@ int opts_next(opts *o) {
     if (o->i >= o->argc) return 0;
     const char *a = o->argv[o->i++];
     o->inline_value = NULL;
-    const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+    if (!o->rest && !strcmp(a, "--")) {
+        o->rest = 1;
+        return opts_next(o);
+    }
+    if (!o->rest && !strcmp(a, "--list-options")) listing = 1;
+    const char *eq = !o->rest && strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
     if (eq && (size_t)(eq - a) < sizeof o->namebuf) {
         memcpy(o->namebuf, a, (size_t)(eq - a));
         o->namebuf[eq - a] = '\0';
@@ -125,7 +159,27 @@ const char *opts_value(opts *o) {
     return o->argv[o->i++];
 }
 
-int is(const opts *o, const char *name) { return strcmp(o->name, name) == 0; }
+int opts_match(const char *given, const char *name) {
+    if (listing) {
+        note(name);
+        return 0;
+    }
+    return strcmp(given, name) == 0;
+}
+
+int is(const opts *o, const char *name) {
+    if (listing) {
+        note(name);
+        return 0;
+    }
+    if (o->rest) return 0;
+    if (!strcmp(o->name, name)) return 1;
+    for (size_t k = 0; k < sizeof short_forms / sizeof *short_forms; k++)
+        if (!strcmp(name, short_forms[k].lng) && !strcmp(o->name, short_forms[k].shrt)) return 1;
+    return 0;
+}
+
+int is_option(const opts *o) { return !o->rest && o->name[0] == '-' && o->name[1]; }
 
 /* ------------------------------------------------------------------ names */
 

@@ -24,18 +24,28 @@ long parse_long(const char *opt, const char *s, long lo, long hi);
 uint64_t parse_u64(const char *opt, const char *s);
 size_t parse_size(const char *opt, const char *s); /* bytes: 65536, 512M, 4G (powers of 1024) */
 
-/* Option iterator: accepts "--name value" and "--name=value". */
+/* Option iterator: accepts "--name value" and "--name=value"; "--" ends the options (what follows is
+ * positional, even when it starts with '-'). Short forms of the common options are accepted wherever the
+ * long one is (is(&o, "--out") matches -o): -o --out, -q --quiet, -e --epochs, -d --data, -t --threads,
+ * -j --jobs, -s --seed, -k --top.
+ * `mlp COMMAND --list-options` prints every option the command's parser compares against (each is()
+ * call records its name) and exits 0: the tests check the man page and --help against it, and the bash
+ * completion asks it, so neither can drift from the parser. */
 typedef struct {
     int argc, i;
     char **argv;
     const char *name;  /* current option, without any "=value" */
     char namebuf[64];
     const char *inline_value;
+    int rest;          /* after "--": everything is positional */
 } opts;
 
 int opts_next(opts *o);
 const char *opts_value(opts *o);      /* the option's value, or a usage error when missing */
 int is(const opts *o, const char *name);
+int is_option(const opts *o);         /* looks like an option (and not after "--") */
+/* strcmp(given, name) == 0, recorded for --list-options like is(): for tables of pass-through options. */
+int opts_match(const char *given, const char *name);
 
 mlp_act parse_act(const char *s);
 mlp_loss parse_loss(const char *s);

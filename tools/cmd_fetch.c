@@ -53,12 +53,12 @@ static int find_script(char *buf, size_t size) {
 
 int cmd_fetch(int argc, char **argv) {
     const char *dataset = NULL, *dir_arg = NULL;
-    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             fetch_usage(stdout);
             return 0;
-        } else if (o.name[0] == '-' && o.name[1]) die_usage("fetch: unknown option '%s'", o.name);
+        } else if (is_option(&o)) die_usage("fetch: unknown option '%s'", o.name);
         else if (!dataset) dataset = check_dataset(o.name);
         else if (!dir_arg) dir_arg = o.name;
         else die_usage("fetch: unexpected argument '%s' (usage: mlp fetch mnist|fashion-mnist [DIR])", o.name);

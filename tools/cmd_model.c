@@ -65,20 +65,21 @@ int cmd_eval(int argc, char **argv) {
     size_t max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     int threads = 1;
     mlp_kernels kernels = kernels_from_env();
-    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             printf("usage: mlp eval MODEL [--data DIR] [--dataset mnist|fashion-mnist] [--threads N]\n"
                    "                [--max-memory SIZE]\n"
                    "Prints test loss (the model's loss), accuracy and the confusion matrix (rows: true label).\n"
-                   "  --max-memory SIZE  refuse a model whose network needs more (default 2G; e.g. 512M, 8G)\n");
+                   "  --max-memory SIZE  refuse a model whose network needs more (default 2G; e.g. 512M, 8G)\n"
+                   "  --kernels PATH     auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n");
             return 0;
         } else if (is(&o, "--data")) data = opts_value(&o);
         else if (is(&o, "--dataset")) dataset = check_dataset(opts_value(&o));
         else if (is(&o, "--threads")) threads = (int)parse_long(o.name, opts_value(&o), 1, 256);
         else if (is(&o, "--kernels")) kernels = parse_kernels(o.name, opts_value(&o));
         else if (is(&o, "--max-memory")) max_memory = parse_size(o.name, opts_value(&o));
-        else if (o.name[0] == '-' && o.name[1]) die_usage("eval: unknown option '%s'", o.name);
+        else if (is_option(&o)) die_usage("eval: unknown option '%s'", o.name);
         else if (!model) model = o.name;
         else die_usage("eval: unexpected argument '%s' (one MODEL only)", o.name);
     }
@@ -231,7 +232,7 @@ int cmd_predict(int argc, char **argv) {
     mlp_prepare prepare = MLP_PREPARE_MNIST;
     size_t max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     if (!args) die("out of memory");
-    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             predict_usage();
@@ -253,7 +254,7 @@ int cmd_predict(int argc, char **argv) {
         else if (is(&o, "--out")) out_csv = opts_value(&o);
         else if (is(&o, "--force")) force = 1;
         else if (is(&o, "--max-memory")) max_memory = parse_size(o.name, opts_value(&o));
-        else if (o.name[0] == '-' && o.name[1]) die_usage("predict: unknown option '%s'", o.name);
+        else if (is_option(&o)) die_usage("predict: unknown option '%s'", o.name);
         else if (!model) model = o.name;
         else args[n_args++] = o.name;
     }

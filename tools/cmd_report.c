@@ -24,7 +24,7 @@ int cmd_report(int argc, char **argv) {
     const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
     int n_dirs = 0;
     if (!dirs) die("out of memory");
-    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             report_usage(stdout);
@@ -33,7 +33,7 @@ int cmd_report(int argc, char **argv) {
         } else if (is(&o, "-o") || is(&o, "--out")) out = opts_value(&o);
         else if (is(&o, "--no-eval")) eval = 0;
         else if (is(&o, "--quiet")) quiet = 1;
-        else if (o.name[0] == '-' && o.name[1]) die_usage("report: unknown option '%s'", o.name);
+        else if (is_option(&o)) die_usage("report: unknown option '%s'", o.name);
         else dirs[n_dirs++] = o.name;
     }
     if (n_dirs == 0) die_usage("report: which runs? usage: mlp report DIR... -o OUT");
@@ -79,7 +79,7 @@ int cmd_plot(int argc, char **argv) {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     int n_paths = 0;
     if (!paths) die("out of memory");
-    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL};
+    opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             plot_usage(stdout);
@@ -92,7 +92,7 @@ int cmd_plot(int argc, char **argv) {
             if (mlp_metric_parse(v, &metric))
                 die_usage("--metric: unknown metric '%s' (choose one of: test_acc, test_loss, train_acc, train_loss)",
                           v);
-        } else if (o.name[0] == '-' && o.name[1]) die_usage("plot: unknown option '%s'", o.name);
+        } else if (is_option(&o)) die_usage("plot: unknown option '%s'", o.name);
         else paths[n_paths++] = o.name;
     }
     if (n_paths == 0) die_usage("plot: which runs? usage: mlp plot RUN... -o FIG.svg");

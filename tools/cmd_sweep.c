@@ -66,7 +66,7 @@ static const struct {
 
 static int pass_index(const char *name) {
     for (int i = 0; i < N_PASS; i++)
-        if (!strcmp(pass_opts[i].name, name)) return i;
+        if (opts_match(name, pass_opts[i].name)) return i;
     return -1;
 }
 
@@ -188,6 +188,7 @@ static void sweep_usage(FILE *f) {
                "  train options    passed to every run: --data --dataset --epochs --lr --wd --momentum --batch\n"
                "                   --grad-reduction --init-std --hinge-margin --focal-gamma --focal-alpha\n"
                "                   --no-shuffle --init --kernels  (see mlp train --help)\n"
+               "  --seed, --quiet, --json are refused: use --seeds; each run's output goes to DIR/logs/\n"
                "\n"
                "Logs: DIR/logs/<run>.log. Exit status 1 if any run failed (they are listed), 2 for usage errors.\n"
                "On a terminal a progress line shows the runs done, each running job's epoch and an ETA.\n"
@@ -204,7 +205,7 @@ static void parse_sweep(sweep *S, int argc, char **argv) {
     S->pass = calloc((size_t)argc * 2 + 1, sizeof *S->pass);
     if (!hid || !S->pass) die("out of memory");
     int n_hid = 0;
-    opts o = {argc, 0, argv, NULL, {0}, NULL};
+    opts o = {argc, 0, argv, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
             sweep_usage(stdout);

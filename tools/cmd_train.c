@@ -142,7 +142,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
     t->threads = 2; /* measured fastest on 2 cores; results do not depend on it */
     t->kernels = kernels_from_env();
     t->max_memory = MLP_MEMORY_LIMIT_DEFAULT;
-    opts o = {argc, 0, argv, NULL, {0}, NULL};
+    opts o = {argc, 0, argv, NULL, {0}, NULL, 0};
     static const char *const fixing[] = {"--dataset",    "--hidden", "--act",      "--loss",   "--hinge-margin",
                                          "--focal-gamma", "--focal-alpha", "--lr", "--wd",     "--momentum",
                                          "--batch",      "--epochs", "--init-std", "--seed",   "--grad-reduction",

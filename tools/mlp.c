@@ -18,7 +18,9 @@ static void usage(FILE *f) {
             "  plot       one metric of any runs as an SVG chart       (mlp plot --help)\n"
             "  fetch      download and verify MNIST or Fashion-MNIST   (mlp fetch mnist [DIR])\n\n"
             "  help       mlp help TOPIC: a command, or data, formats, losses, activations, ...\n\n"
-            "  mlp --version     print the version\n");
+            "  mlp --version     print the version (also -V)\n"
+            "Common options have short forms: -o --out, -q --quiet, -e --epochs, -d --data, -t --threads,\n"
+            "-j --jobs, -s --seed, -k --top; -h is --help; -- ends the options.\n");
 }
 
 int main(int argc, char **argv) {
@@ -32,7 +34,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version")) {
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
         printf("mlp %s\n", MLP_VERSION);
         return 0;
     }
