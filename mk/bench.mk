@@ -1,6 +1,6 @@
 # bench.mk - `make bench`: the benchmark program bench/bench.c (docs/PERFORMANCE.md explains the figures).
 #   make bench                      build $(BUILD)/mlp_bench and run it on data/mnist (fetched like `make test`)
-#   make bench ARGS=--quick         shorter (~1-2 min): fewer repetitions, no width 4096, no 784-1024-1024-10 epochs
+#   make bench ARGS=--quick         shorter (~2 min): fewer repetitions, no width 4096, fewer epochs
 #                                   (ARGS: --epochs N, --paths avx2,avx512,..., --only wide,epochs,peers,... )
 #   PyTorch side by side:           when /usr/bin/python3 has torch (Debian: apt-get install python3-torch; for its
 #                                   products to use OpenBLAS rather than the reference BLAS: libopenblas0-pthread),

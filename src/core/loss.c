@@ -34,12 +34,13 @@
 
 /* ------------------------------------------------------------------ names */
 
-static const char *const loss_names[MLP_LOSS_COUNT] = {
-    [MLP_LOSS_MSE] = "mse",
-    [MLP_LOSS_CE] = "ce",
-    [MLP_LOSS_HINGE] = "hinge",
-    [MLP_LOSS_FOCAL] = "focal",
-};
+/* The losses: one row each of loss_ops[] (below the row functions), which also holds the name. */
+typedef struct loss_op {
+    const char *name;
+    /* E_n of a row with label t, and dx = dE_n/dx (cfg: the loss's parameters) */
+    double (*row)(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx);
+} loss_op;
+static const loss_op loss_ops[MLP_LOSS_COUNT];
 
 static const struct {
     const char *name;
@@ -50,13 +51,13 @@ static const struct {
 };
 
 const char *mlp_loss_name(mlp_loss l) {
-    return ((int)l >= 0 && (int)l < MLP_LOSS_COUNT) ? loss_names[l] : "?";
+    return ((int)l >= 0 && (int)l < MLP_LOSS_COUNT) ? loss_ops[l].name : "?";
 }
 
 int mlp_loss_parse(const char *name, mlp_loss *out) {
     if (!name) return -1;
     for (int i = 0; i < MLP_LOSS_COUNT; i++) {
-        if (strcmp(name, loss_names[i]) == 0) {
+        if (strcmp(name, loss_ops[i].name) == 0) {
             if (out) *out = (mlp_loss)i;
             return 0;
         }
@@ -158,6 +159,34 @@ static double focal_row(double alpha, double gamma, const double *x, int t, int 
     return -alpha * q_pow_g * sp.log_p;
 }
 
+/* The rows in the table's shape (the parameters from cfg) */
+static double mse_op(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
+    (void)cfg;
+    return mse_row(x, t, K, dx);
+}
+static double ce_op(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
+    (void)cfg;
+    return ce_row(x, t, K, dx);
+}
+static double hinge_op(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
+    return hinge_row(cfg->hinge_margin, x, t, K, dx);
+}
+static double focal_op(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
+    return focal_row(cfg->focal_alpha[t], cfg->focal_gamma, x, t, K, dx);
+}
+
+/* Indexed by mlp_loss; a new loss: the enum value (mlp.h), its row function above, and a row here. */
+static const loss_op loss_ops[MLP_LOSS_COUNT] = {
+    /* mse:   E = sum_k (x_k - [k = t])^2                         dE/dx_k = 2 (x_k - [k = t])            */
+    [MLP_LOSS_MSE] = {"mse", mse_op},
+    /* ce:    E = -ln h_t, h = softmax(x)                         dE/dx = h - onehot(t)                  */
+    [MLP_LOSS_CE] = {"ce", ce_op},
+    /* hinge: E = sum_{k != t} max(0, D - x_t + x_k)              dE/dx_k = [m_k > 0], dE/dx_t = -#active */
+    [MLP_LOSS_HINGE] = {"hinge", hinge_op},
+    /* focal: E = -a_t (1 - h_t)^g ln h_t                         dE/dx = factor (h - onehot(t))         */
+    [MLP_LOSS_FOCAL] = {"focal", focal_op},
+};
+
 /* E_n of one row and dx = dE_n/dx; NaN and a zero dx for invalid arguments (see the file header). */
 static double loss_row(const mlp_loss_cfg *cfg, const double *x, int t, int K, double *dx) {
     if (K < 1 || K > MLP_MAX_CLASSES) return NAN;
@@ -165,13 +194,7 @@ static double loss_row(const mlp_loss_cfg *cfg, const double *x, int t, int K, d
         for (int k = 0; k < K; k++) dx[k] = 0.0;
         return NAN;
     }
-    switch (cfg->kind) {
-    case MLP_LOSS_MSE: return mse_row(x, t, K, dx);
-    case MLP_LOSS_CE: return ce_row(x, t, K, dx);
-    case MLP_LOSS_HINGE: return hinge_row(cfg->hinge_margin, x, t, K, dx);
-    case MLP_LOSS_FOCAL: return focal_row(cfg->focal_alpha[t], cfg->focal_gamma, x, t, K, dx);
-    case MLP_LOSS_COUNT: break;
-    }
+    if ((unsigned)cfg->kind < MLP_LOSS_COUNT) return loss_ops[cfg->kind].row(cfg, x, t, K, dx);
     for (int k = 0; k < K; k++) dx[k] = 0.0;
     return NAN;
 }

@@ -403,9 +403,13 @@ void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64
  *   layer 0 (the big one): output units in parts of whole 16-float vectors (cols_of), the same for its forward
  *     product and its update, so each thread keeps its columns of W_0^T and V_0^T in its own L2;
  *   the rest of the forward pass, the loss and the backward pass down to G_0: batch rows (rows_of);
- *   the updates of layers >= 1: output rows in units of 16, dealt out starting from the last thread (the first
+ *   the updates of layers >= 1: output rows in units of UPDATE_ROWS, dealt out starting from the last thread (the first
  *     thread has the first columns of layer 0 and the bookkeeping).
  * Every element is the same chain whoever computes it, so the results do not depend on `parts`. */
+
+/* Output rows per unit of the updates of layers >= 1: a multiple of the SIMD kernels' 6-row tile (16 rows were
+ * 6 + 6 + 4, a third of the tiles at two thirds of the work), small enough to deal out evenly. */
+enum { UPDATE_ROWS = 24 };
 
 static int cols_of(int width, int part, int parts) {
     const long long units = (width + 15) / 16;
@@ -583,14 +587,14 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
         if (!fused) layer0_rule(net, s, &oc, o0, o1);
         bias_update(net, &oc, s->g[0], s->nb, H, o0, o1, net->b_off[0]);
     }
-    /* layers >= 1: units of 16 output rows, unit u to thread parts - 1 - u % parts */
+    /* layers >= 1: units of UPDATE_ROWS output rows (whole 6-row kernel tiles), unit u to thread parts - 1 - u % parts */
     int unit = 0;
     for (int l = 1; l < L; l++) {
         const int w_in = net->arch.width[l], w_out = net->arch.width[l + 1];
         const float *in = l == 1 ? s->a0 : net->ws->a[l - 1];
-        for (int j0 = 0; j0 < w_out; j0 += 16, unit++) {
+        for (int j0 = 0; j0 < w_out; j0 += UPDATE_ROWS, unit++) {
             if (parts - 1 - unit % parts != part) continue;
-            const int j1 = j0 + 16 < w_out ? j0 + 16 : w_out;
+            const int j1 = j0 + UPDATE_ROWS < w_out ? j0 + UPDATE_ROWS : w_out;
             const size_t off = net->w_off[l] + (size_t)j0 * w_in;
             mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->params + off, .v = net->momentum + off, .ldw = w_in,
                           .lr = oc.lr, .wd = oc.wd, .mom = oc.mom};

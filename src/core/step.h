@@ -27,7 +27,7 @@ void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64
  *   middle    for this thread's batch rows: the other layers' forward, the loss, G_{L-1} .. G_0
  *   update    layer 0's weight gradient for this thread's units with the SGD rule in the epilogue (W_0 and
  *             its momentum are kept transposed, in wt[0] and vt0, for the whole epoch), the biases, and the
- *             updates of the other layers by units of 16 output rows
+ *             updates of the other layers by units of 24 output rows
  * Results are bitwise those of forward + loss + backward + mlp_optim_step on the same path, for any team
  * size. a0 (layer 0's activations) must alternate between two buffers from one step to the next: a thread
  * may start the next forward0 while another still reads a0 in update. */
