@@ -4,7 +4,7 @@
 #   make python-test     the Python tests (tests/python/test_*.py) alone; `make test` runs them too (as tests
 #                        of the C runner, skipped when $(PYTHON) lacks numpy or scikit-learn)
 #   make python-bench    mlp.MLPClassifier against scikit-learn's MLPClassifier (python/bench.py);
-#                        `make bench` runs it after the C benchmark when scikit-learn is installed
+#                        `make bench` runs it first, when scikit-learn is installed
 # PYTHON is Debian's interpreter (apt-get install python3-dev python3-numpy python3-sklearn); a `python3` from
 # pyenv or elsewhere usually lacks numpy. `pip install --no-build-isolation ./python` compiles the C sources
 # itself instead (python/setup.py) and needs no make.
@@ -35,3 +35,12 @@ python-test: python $(DATA)/mnist/.verified
 
 python-bench: python $(DATA)/mnist/.verified
 	PYTHONPATH=python $(PYTHON) python/bench.py --data $(DATA)/mnist $(PYBENCH_ARGS)
+
+# `make bench` runs the Python comparison first (after the C benchmark's binary is built, so nothing compiles
+# while it measures), when $(PYTHON) has numpy and scikit-learn.
+.PHONY: python-bench-maybe
+bench: python-bench-maybe
+python-bench-maybe: $(BENCH_BIN) $(DATA)/mnist/.verified
+	@if $(PYTHON) -c 'import numpy, sklearn' 2>/dev/null; then \
+	    $(MAKE) --no-print-directory python-bench; \
+	else echo "python-bench: skipped ($(PYTHON) lacks numpy or scikit-learn)"; fi

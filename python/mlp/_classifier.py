@@ -33,6 +33,7 @@ ACTIVATION_ALIASES = {"logistic": "sigmoid", "silu": "swish"}
 LOSSES = ("ce", "hinge", "focal", "mse")
 PROBA_LOSSES = ("ce", "focal")
 SOLVERS = ("adam", "sgd", "adamw")
+SPLIT_MACS = 4e6  # multiply-adds per training batch below which one thread is faster (digits: 1e6, MNIST: 1e7)
 SCHEDULES = ("constant", "step", "cosine")  # losses whose minimiser is softmax(logits) = P(class | x)
 PREDICT_ROWS = 1024  # rows per forward call when predicting
 
@@ -131,7 +132,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         Initial weights N(0, init_std^2) in every layer (biases 0), as `mlp train --init-std`. None: Glorot,
         std sqrt(2 / (fan_in + fan_out)) per layer.
     n_threads : int or None, default None
-        Threads for training and prediction; None uses every CPU this process may run on.
+        Threads for training and prediction; None uses every CPU this process may run on, except that training
+        steps of fewer than 4e6 multiply-adds (batch x weights) run on one thread.
 
     Attributes: classes_, n_features_in_ (feature_names_in_ with scikit-learn), loss_, loss_curve_ (the
     mean training loss of each epoch, measured on each batch before its update, without the L2 term),
@@ -243,8 +245,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return {"kind": self.loss, "hinge_margin": float(self.hinge_margin), "focal_gamma": float(self.focal_gamma),
                 "focal_alpha": alpha}
 
-    def _threads(self):
-        return int(self.n_threads) if self.n_threads is not None else _cpu_count()
+    def _threads(self, batch=None, widths=None):
+        """n_threads, or with None: every CPU, except for training steps too small to split (fewer than
+        SPLIT_MACS multiply-adds per batch: the threads would wait for each other more than they compute)."""
+        if self.n_threads is not None:
+            return int(self.n_threads)
+        if batch is not None and widths is not None:
+            macs = batch * sum(widths[l] * widths[l + 1] for l in range(len(widths) - 1))
+            if macs < SPLIT_MACS:
+                return 1
+        return _cpu_count()
 
     # ------------------------------------------------------------------ the network
 
@@ -427,7 +437,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self._init_net(self._net, self._seed_)
         else:
             self._ensure_batch(batch)
-            self._net.set_threads(self._threads())
+        self._net.set_threads(self._threads(batch, self._net.widths))
         # every call continues the generator sequence: a different permutation order for each (partial_)fit
         seed = (self._seed_ + 0x9E3779B97F4A7C15 * self.n_iter_) & 0xFFFFFFFFFFFFFFFF if self.n_iter_ else self._seed_
         trainer = _mlp.Trainer(self._net, X, yi, self._train_cfg(batch, seed, self.n_iter_))
@@ -492,6 +502,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                                  "using this estimator." % type(self).__name__)
         X = check_X(self, X, reset=False)
         out = np.empty((X.shape[0], self._net.widths[-1]), dtype=np.float32)
+        threads = self._threads()
+        if self._net.threads != threads:  # the library splits only large enough predictions
+            self._net.set_threads(threads)
         self._net.forward(X, out)
         return out
 
