@@ -3,7 +3,7 @@
  *
  *   mlp_bench [--quick] [--epochs N] [--paths LIST] [--only SECTIONS]     (MLP_DATA: the MNIST folder)
  *
- * Prints, in order (--only picks sections: peak,kernels,wide,epochs,eval,peers,fast,matrix):
+ * Prints, in order (--only picks sections: peak,kernels,wide,epochs,eval,peers,fast,options,matrix):
  *   1. the machine (CPU model, cpuid family/model), the kernel paths, the load average (start and end);
  *   2. peak: the measured FMA peak, 12 independent FMA chains per thread (AVX-512 and AVX2), 1 and 2 threads;
  *   3. kernels: GFLOPS of each kernel path on the products of 784-128-10 (batch 100) and the evaluation;
@@ -17,7 +17,9 @@
  *   7. peers: the same runs in PyTorch (bench/peers/torch_mlp.py, when /usr/bin/python3 has torch; MLP_PYTHON
  *      names another interpreter) and mlp's speed as a ratio;
  *   8. fast: a fast-learning run's 8 epochs side by side, subnormals flushed (the library) and IEEE;
- *   9. matrix: one epoch of every activation x loss relative to gelu+ce (not with --quick).
+ *   9. options: the training options of issue 12 (Nesterov, Adam, AdamW, dropout) on 784-128-10 against plain
+ *      SGD, their epochs interleaved, as a ratio;
+ *  10. matrix: one epoch of every activation x loss relative to gelu+ce (not with --quick).
  * A build with `make BLAS=openblas` has the "blas" path too (cblas_sgemm for the products, our epilogues).
  * With --quick the 784-1024-1024-10 epochs are one warm-up and one timed epoch (the PyTorch ratio needs them).
  * Timings are the best of several runs (rates: the highest): on a shared machine that is the figure least
@@ -422,6 +424,59 @@ static double torch_epoch(const char *py, const char *data, const char *hidden, 
     return n ? best_time(sec, n) : 0;
 }
 
+/* The training options of issue 12 against plain SGD on the reference network (784-128-10 gelu + hinge, batch 100,
+ * sparse first layer, kernel path k, `threads` threads): one trainer per option, their epochs interleaved (option
+ * 1, 2, ..., then again) so that a busy machine slows them alike; the best of `reps` epochs each after a warm-up
+ * epoch, and the ratio to SGD's. */
+static void options_bench(const bench_data *d, mlp_kernels k, int threads, int reps) {
+    enum { N_OPT = 6 };
+    static const char *const names[N_OPT] = {"sgd (reference)", "sgd --nesterov", "adam", "adamw", "--dropout 0.2",
+                                             "adam --dropout 0.2"};
+    mlp_net net[N_OPT];
+    mlp_trainer t[N_OPT];
+    mlp_error err;
+    double sec[N_OPT][32];
+    if (reps > 32) reps = 32;
+    for (int o = 0; o < N_OPT; o++) {
+        mlp_arch arch;
+        mlp_train_cfg cfg = mlp_train_cfg_default();
+        if (o == 1) cfg.nesterov = 1;
+        if (o == 2 || o == 5) cfg.optim = MLP_OPTIM_ADAM, cfg.lr = 1e-3f, cfg.wd = 0, cfg.momentum = 0;
+        if (o == 3) cfg.optim = MLP_OPTIM_ADAMW, cfg.lr = 1e-3f, cfg.wd = 1e-2f, cfg.momentum = 0;
+        if (o >= 4) cfg.dropout = 0.2f;
+        if (mlp_arch_parse(&arch, "128", d->train.dim, 10, MLP_ACT_GELU, &err) ||
+            mlp_net_create(&net[o], &arch, 1000, &err) || mlp_net_set_exec(&net[o], threads, k, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            exit(1);
+        }
+        mlp_rng rng;
+        mlp_rng_seed(&rng, cfg.seed, 1);
+        mlp_net_init(&net[o], cfg.init_std, &rng);
+        if (mlp_trainer_init(&t[o], &net[o], &cfg, &d->train, &d->test, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            exit(1);
+        }
+    }
+    mlp_epoch_metrics m;
+    for (int e = 0; e <= reps; e++)
+        for (int o = 0; o < N_OPT; o++) {
+            if (mlp_trainer_epoch(&t[o], &m, &err)) {
+                fprintf(stderr, "bench: %s\n", err.msg);
+                exit(1);
+            }
+            if (e > 0) sec[o][e - 1] = m.seconds;
+        }
+    const double ref = best_time(sec[0], reps);
+    for (int o = 0; o < N_OPT; o++) {
+        const double s = best_time(sec[o], reps);
+        printf("  %-20s %-8s %d thread%s %8.4f s/epoch  %6.1f%% of sgd\n", names[o], mlp_kernels_name(k), threads,
+               threads > 1 ? "s" : " ", s, 100 * s / ref);
+        mlp_trainer_free(&t[o]);
+        mlp_net_free(&net[o]);
+    }
+    fflush(stdout);
+}
+
 static int path_selected(const char *list, mlp_kernels k) {
     if (!mlp_kernels_supported(k)) return 0;
     if (!list) return k != MLP_KERNELS_PORTABLE; /* the portable path is ~5x slower: only on request */
@@ -455,13 +510,13 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1, epochs = 2;
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-matrix")) only = only ? only : "peak,kernels,wide,epochs,eval,peers,fast";
+        else if (!strcmp(argv[i], "--no-matrix")) only = only ? only : "peak,kernels,wide,epochs,eval,peers,fast,options";
         else if (!strcmp(argv[i], "--paths") && i + 1 < argc) paths = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
             fprintf(stderr,
                     "usage: %s [--quick] [--epochs N] [--paths portable,avx2,avx512,blas]\n"
-                    "       [--only peak,kernels,wide,epochs,eval,peers,fast,matrix] [--no-matrix]\n",
+                    "       [--only peak,kernels,wide,epochs,eval,peers,fast,options,matrix] [--no-matrix]\n",
                     argv[0]);
             return 2;
         }
@@ -713,6 +768,15 @@ int main(int argc, char **argv) {
                 fflush(stdout);
             }
         }
+        printf("\n");
+    }
+
+    if (section(only, "options")) {
+        printf("the training options (issue 12) on 784-128-10 gelu + hinge, sparse first layer, %s: the best of %d\n"
+               "interleaved epochs (test set included), and relative to plain SGD (the issue's target: within 120%%)\n",
+               mlp_kernels_name((mlp_kernels)best), quick ? 3 : 7);
+        options_bench(&d, (mlp_kernels)best, 1, quick ? 3 : 7);
+        options_bench(&d, (mlp_kernels)best, 2, quick ? 3 : 7);
         printf("\n");
     }
 

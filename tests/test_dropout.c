@@ -345,3 +345,38 @@ TEST(dropout_cli_on_mnist) {
     CHECK_MSG(tea > 0.92, "adam + dropout 0.2 on MNIST: test accuracy %.4f after 2 epochs", tea);
     free(csv);
 }
+
+/* The AVX-512 mask loop gives bitwise the reference loop's values, on odd column ranges, with and without d. */
+TEST(dropout_avx512_loop_equals_reference) {
+    if (!mlp_kernels_supported(MLP_KERNELS_AVX512)) {
+        check_skip("no AVX-512 on this CPU");
+        return;
+    }
+    enum { R = 5, W = 77 };
+    static float a0[R * W], d0[R * W], a[2][R * W], d[2][R * W];
+    mlp_rng rng;
+    mlp_rng_seed(&rng, 4, 4);
+    for (int i = 0; i < R * W; i++) a0[i] = (float)(mlp_rng_uniform(&rng) - 0.5), d0[i] = (float)mlp_rng_uniform(&rng);
+    const float ps[] = {0.1f, 0.5f, 0.9f};
+    for (int pi = 0; pi < 3; pi++)
+        for (int c0 = 0; c0 < 20; c0 += 3) {
+            const mlp_dropout dd = {ps[pi], 99, 2, 5, 3};
+            for (int v = 0; v < 2; v++) {
+                mlp_dropout_ctx dc = mlp_dropout_make(&dd, v ? MLP_KERNELS_AVX512 : MLP_KERNELS_PORTABLE);
+                CHECK(dc.avx512 == v);
+                memcpy(a[v], a0, sizeof a0);
+                memcpy(d[v], d0, sizeof d0);
+                mlp_dropout_apply(&dc, 1, 1, R, c0, W, a[v] + W + c0, d[v] + W + c0, W);
+                mlp_dropout_apply(&dc, 2, 0, 1, c0, W - 1, a[v] + c0, NULL, W);
+            }
+            CHECK_MSG(!memcmp(a[0], a[1], sizeof a0) && !memcmp(d[0], d[1], sizeof d0),
+                      "p %.1f, columns from %d: the AVX-512 loop differs from the reference", (double)ps[pi], c0);
+            /* and the reference agrees with mlp_dropout_keep */
+            for (int r = 1; r < R; r++)
+                for (int c = c0; c < W; c++) {
+                    const int keep = mlp_dropout_keep(&dd, 1, r, c);
+                    const float want = keep ? a0[r * W + c] * (float)(1.0 / (1.0 - ps[pi])) : 0.0f;
+                    CHECK(a[0][r * W + c] == want);
+                }
+        }
+}

@@ -15,9 +15,11 @@ typedef struct mlp_dropout_ctx {
     uint32_t thr;
     uint64_t key;
     int row0;
+    int avx512; /* the AVX-512 loop (bitwise the reference loop) */
 } mlp_dropout_ctx;
 
-mlp_dropout_ctx mlp_dropout_make(const mlp_dropout *d);
+/* The context of d's masks, applied with kernel path k's loop (any path: the same bits). */
+mlp_dropout_ctx mlp_dropout_make(const mlp_dropout *d, mlp_kernels k);
 /* Rows [r0, r1) and columns [c0, c1) of hidden layer `layer`'s outputs a (and its derivatives d, if not NULL),
  * element (r, c) at a[(r - r0) * ld + (c - c0)] (a and d point at element (r0, c0)): multiplied by `scale` where
  * kept, set to 0 where dropped. */

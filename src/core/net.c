@@ -308,7 +308,7 @@ const float *mlp_net_forward(mlp_net *net, const float *x, int n) { return mlp_n
 const float *mlp_net_forward_train(mlp_net *net, const float *x, int n, const mlp_dropout *d) {
     const int L = net->arch.n_layers;
     memset(&net->ws->drop, 0, sizeof net->ws->drop);
-    if (d && d->p > 0) net->ws->drop = mlp_dropout_make(d);
+    if (d && d->p > 0) net->ws->drop = mlp_dropout_make(d, net->kernels);
     const int threads = mlp_net_row_threads(net, n);
     mlp_fpmode fm;
     mlp_fpmode_enter(&fm);
@@ -539,13 +539,22 @@ static void bias_update(const mlp_net *net, const mlp_optim_coef *oc, const floa
                     db + c0, (size_t)(c1 - c0));
 }
 
-/* Layer 0's weights, columns [o0, o1) of the transposed block: the rule on the stored gradient gt0, row by row */
-static void layer0_rule(const mlp_net *net, const mlp_step *s, const mlp_optim_coef *oc, int o0, int o1) {
+/* Layer 0's weights, columns [o0, o1) of the transposed block: the rule on the stored gradient gt0, row by row;
+ * with S (the sparse first layer) also the column sums S[o] of the new W_0, each from 0.0f over the rows in
+ * order (the chain spmm_tn_sgd keeps; vectorized across columns), while each row is in L1. */
+static void layer0_rule(const mlp_net *net, const mlp_step *s, const mlp_optim_coef *oc, int o0, int o1, float *S) {
     const int D = net->arch.width[0], H = net->arch.width[1];
+    if (S)
+        for (int o = o0; o < o1; o++) S[o] = 0.0f;
     for (int i = 0; i < D; i++) {
         const size_t at = (size_t)i * H + o0;
-        mlp_optim_apply(oc, net->kernels, net->ws->wt[0] + at, s->vt0 + at, s->st0 ? s->st0 + at : NULL, s->gt0 + at,
-                        (size_t)(o1 - o0));
+        float *w = net->ws->wt[0] + at;
+        mlp_optim_apply(oc, net->kernels, w, s->vt0 + at, s->st0 ? s->st0 + at : NULL, s->gt0 + at, (size_t)(o1 - o0));
+        if (!S) continue;
+        float *restrict Sp = S + o0;
+        const float *restrict wp = w;
+#pragma omp simd
+        for (int o = 0; o < o1 - o0; o++) Sp[o] = Sp[o] + wp[o];
     }
 }
 
@@ -571,12 +580,7 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
              * keeps: from 0.0f over i in order) */
             kt->spmm_tn_sgd(D, o1 - o0, sp->blocks, sp->nblocks, s->g[0] + o0, H, sp->start + o0, net->ws->wt[0] + o0,
                             s->gt0 + o0, H, 0.0f, 0.0f, 0.0f, sp->S + o0);
-            layer0_rule(net, s, &oc, o0, o1);
-            for (int o = o0; o < o1; o++) sp->S[o] = 0.0f;
-            for (int i = 0; i < D; i++) {
-                const float *w = net->ws->wt[0] + (size_t)i * H;
-                for (int o = o0; o < o1; o++) sp->S[o] = sp->S[o] + w[o];
-            }
+            layer0_rule(net, s, &oc, o0, o1, sp->S);
         }
         mlp_optim_apply(&oc, net->kernels, net->params + net->b_off[0] + o0, net->momentum + net->b_off[0] + o0,
                         net->moment2 + net->b_off[0] + o0, db + o0, (size_t)(o1 - o0));
@@ -584,7 +588,7 @@ void mlp_step_update(mlp_net *net, const mlp_step *s, int part, int parts) {
         mlp_epi ep = {.kind = MLP_EPI_SGD, .w = net->ws->wt[0] + o0, .v = s->vt0 + o0, .ldw = H, .lr = oc.lr,
                       .wd = oc.wd, .mom = oc.mom};
         kt->gemm_tn(D, o1 - o0, s->nb, s->x, D, s->g[0] + o0, H, s->gt0 + o0, H, fused ? &ep : NULL);
-        if (!fused) layer0_rule(net, s, &oc, o0, o1);
+        if (!fused) layer0_rule(net, s, &oc, o0, o1, NULL);
         bias_update(net, &oc, s->g[0], s->nb, H, o0, o1, net->b_off[0]);
     }
     /* layers >= 1: units of UPDATE_ROWS output rows (whole 6-row kernel tiles), unit u to thread parts - 1 - u % parts */

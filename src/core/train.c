@@ -471,7 +471,8 @@ static void epoch_worker(epoch_run *run, int me, int parts) {
         if ((s = mlp_team_turn(&run->team, &seat, s)) < 0 || s >= run->steps) break; /* parked threads wait here */
         const int nb = step_batch(run, &st, s), act = seat.act;
         rule = mlp_optim_coef_make(&run->t->cfg, run->lr, run->step0 + s + 1);
-        if (st.drop) drop = mlp_dropout_make(&(mlp_dropout){run->t->cfg.dropout, run->t->cfg.seed, run->epoch, s, 0});
+        if (st.drop)
+            drop = mlp_dropout_make(&(mlp_dropout){run->t->cfg.dropout, run->t->cfg.seed, run->epoch, s, 0}, net->kernels);
 
         mlp_step_forward0(net, &st, me, act);
         mlp_team_sync(&run->team, &seat);
