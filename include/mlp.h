@@ -324,6 +324,16 @@ typedef enum mlp_schedule {
 const char *mlp_schedule_name(mlp_schedule s);
 int mlp_schedule_parse(const char *name, mlp_schedule *out);
 
+/* What early stopping and the best epoch watch, on the monitored set (mlp_train_cfg.early_stop) */
+typedef enum mlp_monitor {
+    MLP_MONITOR_LOSS, /* the mean loss: lower is better */
+    MLP_MONITOR_ACC,  /* the accuracy: higher is better */
+    MLP_MONITOR_COUNT
+} mlp_monitor;
+
+const char *mlp_monitor_name(mlp_monitor m);            /* "loss", "acc" */
+int mlp_monitor_parse(const char *name, mlp_monitor *out);
+
 /* ---------------------------------------------------------------- training */
 
 typedef enum mlp_reduction {
@@ -352,6 +362,11 @@ typedef struct mlp_train_cfg {
     float min_lr;                 /* cosine: the final learning rate, 0..lr (default 0) */
     /* Inverted dropout on every hidden layer's output while training (mlp_dropout; masks from seed), [0, 1) */
     float dropout;
+    /* Early stopping: after every epoch the trainer compares `monitor` on the monitored set (the test set) with
+     * the best epoch so far (mlp_trainer.best_epoch; a strict improvement counts); with early_stop = N > 0 the
+     * run should stop once N epochs in a row have not improved it (mlp_trainer_stop_early). 0: never. */
+    int early_stop;
+    mlp_monitor monitor;
 } mlp_train_cfg;
 
 /* The report's best configuration: hinge (D = 5), lr 1e-5, wd 0.1, momentum 0.9, summed gradients,
@@ -398,6 +413,11 @@ typedef struct mlp_trainer {
      * interrupted and continued epoch is bitwise the uninterrupted one. */
     mlp_rng epoch_rng;
     double epoch_loss_sum, epoch_acc_sum;
+    /* The best epoch so far on the monitored set (cfg.monitor; 0: none yet, or no set to monitor), its value,
+     * and the epochs finished since it: kept by mlp_trainer_epoch, saved in checkpoints. */
+    int best_epoch;
+    double best_value;
+    int since_best;
     volatile const int *stop_flag;     /* if set and nonzero, the epoch stops early with INTERRUPTED */
     mlp_step_fn on_step;               /* optional progress callback, and its first argument */
     void *on_step_user;
@@ -413,6 +433,9 @@ void mlp_trainer_free(mlp_trainer *t);
  * set (if any). Returns MLP_ERR_DIVERGED (with epoch and step in the message) on a non-finite loss.
  * With t->step_in_epoch > 0 it continues the current epoch after that step (see epoch_rng above). */
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err);
+/* 1 when early stopping says the run is over: cfg.early_stop > 0 and that many epochs in a row have not improved
+ * the monitored value (since_best >= early_stop); the caller stops calling mlp_trainer_epoch. */
+int mlp_trainer_stop_early(const mlp_trainer *t);
 
 /*
  * Data parallelism (docs/MPI.md); off after mlp_trainer_init. With count > 1 (and 0 <= index < count) or a

@@ -565,3 +565,111 @@ TEST(optim_cli_adam_schedule_on_mnist) {
     CHECK_CONTAINS(cfg, "\"wd\": 0,"); /* adam's default */
     free(cfg);
 }
+
+/* ------------------------------------------------------------------ early stopping */
+
+/* The trainer's best epoch, its value and the epochs since it follow the test metrics after every epoch (recomputed
+ * here from the metrics), and mlp_trainer_stop_early says stop exactly when `patience` epochs in a row did not
+ * improve; for the loss (lower is better) and the accuracy (higher). */
+TEST(early_stop_bookkeeping) {
+    mlp_dataset tr, te;
+    toy_set(&tr, 120, 30, 41, 0);
+    toy_set(&te, 60, 30, 42, 0); /* other labels: the test loss soon stops improving */
+    for (int mon = 0; mon < MLP_MONITOR_COUNT; mon++) {
+        mlp_train_cfg cfg = mlp_train_cfg_default();
+        cfg.loss = mlp_loss_default(MLP_LOSS_CE);
+        cfg.reduction = MLP_GRAD_MEAN;
+        cfg.optim = MLP_OPTIM_ADAM;
+        cfg.lr = 0.05f;
+        cfg.momentum = 0;
+        cfg.batch = 20;
+        cfg.epochs = 40;
+        cfg.early_stop = 3;
+        cfg.monitor = (mlp_monitor)mon;
+        mlp_arch arch;
+        mlp_error err;
+        mlp_net net;
+        CHECK(mlp_arch_parse(&arch, "32", 30, 10, MLP_ACT_RELU, &err) == MLP_OK);
+        CHECK(mlp_net_create(&net, &arch, 20, &err) == MLP_OK);
+        mlp_rng rng;
+        mlp_rng_seed(&rng, 1, 1);
+        mlp_net_init(&net, 0.3f, &rng);
+        mlp_trainer t;
+        CHECK(mlp_trainer_init(&t, &net, &cfg, &tr, &te, &err) == MLP_OK);
+        CHECK(t.best_epoch == 0 && t.since_best == 0 && !mlp_trainer_stop_early(&t));
+        int best = 0, since = 0;
+        double best_v = 0;
+        mlp_epoch_metrics m;
+        while (t.epochs_done < cfg.epochs && !mlp_trainer_stop_early(&t)) {
+            CHECK(mlp_trainer_epoch(&t, &m, &err) == MLP_OK);
+            const double v = mon == MLP_MONITOR_ACC ? m.test_acc : m.test_loss;
+            if (best == 0 || (mon == MLP_MONITOR_ACC ? v > best_v : v < best_v)) best = m.epoch, best_v = v, since = 0;
+            else since++;
+            CHECK_INT(t.best_epoch, best);
+            CHECK(t.best_value == best_v);
+            CHECK_INT(t.since_best, since);
+            CHECK_INT(mlp_trainer_stop_early(&t), since >= 3);
+        }
+        CHECK_MSG(t.epochs_done < cfg.epochs, "monitor %s: early stopping never triggered in %d epochs",
+                  mlp_monitor_name(cfg.monitor), cfg.epochs);
+        CHECK_INT(t.epochs_done, best + 3);
+        mlp_trainer_free(&t);
+        /* a trainer without a test set cannot stop early */
+        CHECK(mlp_trainer_init(&t, &net, &cfg, &tr, NULL, &err) == MLP_ERR_ARG);
+        CHECK_CONTAINS(err.msg, "early stopping needs a set to monitor");
+        mlp_net_free(&net);
+    }
+    mlp_monitor mo;
+    CHECK(mlp_monitor_parse("acc", &mo) == 0 && mo == MLP_MONITOR_ACC && mlp_monitor_parse("f1", &mo) == -1);
+    mlp_dataset_free(&tr);
+    mlp_dataset_free(&te);
+}
+
+/* The command line: best.safetensors is the model of the best epoch (its test loss, evaluated anew, is the one
+ * metrics.csv has for that epoch), the run stops early, and --resume of the finished run keeps it so. */
+TEST(early_stop_cli_best_model) {
+    const char *data = check_mnist_dir();
+    if (!data) {
+        check_skip("MNIST not found");
+        return;
+    }
+    const char *dir = check_tmpdir();
+    static char out[16384];
+    /* lr 0.5 with momentum 0.9 on mean gradients: the test loss gets worse after the first epoch */
+    int st = check_sh(out, sizeof out, 1,
+                      "'%s' train --data '%s' --epochs 8 --hidden 32 --loss ce --grad-reduction mean --lr 0.5 "
+                      "--early-stop 1 --out '%s/run'",
+                      check_mlp_bin(), data, dir);
+    CHECK_MSG(st == 0, "train --early-stop: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "early stop after epoch");
+    char path[600];
+    snprintf(path, sizeof path, "%s/run/metrics.csv", dir);
+    char *csv = check_read_text(path);
+    CHECK(csv != NULL);
+    if (!csv) return;
+    double best = 1e300;
+    int best_epoch = 0, epochs = 0;
+    for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        int e;
+        double trl, tra, tel;
+        if (sscanf(line + 1, "%d,%lf,%lf,%lf", &e, &trl, &tra, &tel) != 4) break;
+        epochs = e;
+        if (tel < best) best = tel, best_epoch = e;
+    }
+    free(csv);
+    CHECK_MSG(epochs < 8 && epochs == best_epoch + 1, "ran %d epochs, best %d, patience 1", epochs, best_epoch);
+    st = check_sh(out, sizeof out, 1, "'%s' eval '%s/run/best.safetensors' --data '%s'", check_mlp_bin(), dir, data);
+    CHECK_MSG(st == 0, "eval best.safetensors: exit %d: %s", st, out);
+    const char *tl = strstr(out, "test loss ");
+    CHECK(tl != NULL);
+    if (tl) CHECK_NEAR(strtod(tl + 10, NULL), best, 1e-6 * (1 + best));
+    /* resuming the finished run trains nothing more */
+    st = check_sh(out, sizeof out, 1, "'%s' train --resume '%s/run' --quiet", check_mlp_bin(), dir);
+    CHECK_MSG(st == 0, "resume: exit %d: %s", st, out);
+    snprintf(path, sizeof path, "%s/run/metrics.csv", dir);
+    csv = check_read_text(path);
+    int lines = 0;
+    for (char *p = csv; p && *p; p++) lines += *p == '\n';
+    CHECK_INT(lines, epochs + 1);
+    free(csv);
+}

@@ -124,6 +124,8 @@ static void stop_at(void *user, int epoch, int step, int steps, double loss_sum,
 typedef struct reference {
     float *params, *momentum, *moment2;
     size_t n;
+    int best_epoch, since_best;
+    double best_value;
     mlp_epoch_metrics hist[SEPOCHS];
 } reference;
 
@@ -139,6 +141,7 @@ static void reference_run(const problem *p, reference *ref) {
     ref->momentum = malloc(sizeof(float) * net.n_params);
     memcpy(ref->params, net.params, sizeof(float) * net.n_params);
     memcpy(ref->momentum, net.momentum, sizeof(float) * net.n_params);
+    ref->best_epoch = tr.best_epoch, ref->since_best = tr.since_best, ref->best_value = tr.best_value;
     ref->moment2 = malloc(sizeof(float) * net.n_params);
     memcpy(ref->moment2, net.moment2, sizeof(float) * net.n_params);
     teardown(&net, &tr);
@@ -193,6 +196,9 @@ static void stopped_run(const problem *p, const reference *ref, const int (*stop
     CHECK_MSG(memcmp(net.params, ref->params, sizeof(float) * ref->n) == 0, "parameters differ after resuming");
     CHECK_MSG(memcmp(net.momentum, ref->momentum, sizeof(float) * ref->n) == 0, "momentum differs after resuming");
     CHECK_MSG(memcmp(net.moment2, ref->moment2, sizeof(float) * ref->n) == 0, "moment2 differs after resuming");
+    CHECK_MSG(tr.best_epoch == ref->best_epoch && tr.since_best == ref->since_best && tr.best_value == ref->best_value,
+              "early stopping's state differs after resuming: best epoch %d vs %d", tr.best_epoch, ref->best_epoch);
+    CHECK(ref->best_epoch > 0);
     for (int e = 0; e < SEPOCHS; e++) {
         CHECK_INT(hist[e].epoch, e + 1);
         CHECK_MSG(hist[e].train_loss == ref->hist[e].train_loss && hist[e].train_acc == ref->hist[e].train_acc &&

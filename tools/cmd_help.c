@@ -71,7 +71,9 @@ static const help_topic topics[] = {
      "  cosine    lo + (lr - lo)(1 + cos(pi i / (E - W))) / 2   (lo = --min-lr, 0)\n"
      "The epoch's rate is the lr column of metrics.csv.\n"
      "--dropout P: while training, each hidden unit's output is 0 with probability P, else scaled by\n"
-     "1/(1-P); the masks are a function of (seed, epoch, step, row, layer, unit); evaluation never drops.\n"},
+     "1/(1-P); the masks are a function of (seed, epoch, step, row, layer, unit); evaluation never drops.\n"
+     "--early-stop N: stop after N epochs in a row without a strict improvement of the test --monitor\n"
+     "(loss or acc); best.safetensors always holds the model of the best epoch.\n"},
     {"images", "how predict turns a picture into a network input",
      "1. Read: PNG (gray, RGB, palette, with alpha; 1-16 bits; interlaced), JPEG (libjpeg-turbo) or\n"
      "   PGM, by content. Colour becomes gray by ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B.\n"

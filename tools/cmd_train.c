@@ -30,6 +30,7 @@
 #define METRICS_FILE "metrics.csv"
 #define CHECKPOINT_FILE "checkpoint.safetensors"
 #define MODEL_FILE "model.safetensors"
+#define BEST_FILE "best.safetensors"
 
 /* ------------------------------------------------------------------ train */
 
@@ -83,6 +84,10 @@ static void train_usage(FILE *f) {
             "  --min-lr X             cosine: the rate it decays to (default 0)\n"
             "  --dropout P            inverted dropout on the hidden layers while training, 0 <= P < 1\n"
             "                         (default 0; masks from --seed, identical for any --threads)\n"
+            "  --early-stop N         stop when N epochs in a row have not improved the monitored value on the\n"
+            "                         test set (default 0: run every epoch); best.safetensors is always the\n"
+            "                         model of the best epoch so far\n"
+            "  --monitor WHAT         loss | acc: the value early stopping and best.safetensors watch (default loss)\n"
             "  --batch N              batch size (default 100)\n"
             "  --epochs N             epochs (default 200)\n"
             "  --init-std X           initial weights ~ N(0, X^2), biases 0 (default 0.01)\n"
@@ -148,7 +153,8 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
                                          "--batch",      "--epochs", "--init-std", "--seed",   "--grad-reduction",
                                          "--no-shuffle", "--init",   "--optimizer", "--nesterov", "--beta1",
                                          "--beta2",      "--eps",    "--schedule", "--warmup-epochs",
-                                         "--step-epochs", "--step-gamma", "--min-lr", "--dropout"};
+                                         "--step-epochs", "--step-gamma", "--min-lr", "--dropout",
+                                         "--early-stop",  "--monitor"};
     while (opts_next(&o)) {
         for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
             if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
@@ -196,6 +202,12 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         else if (is(&o, "--step-gamma")) t->cfg.step_gamma = (float)parse_double(o.name, opts_value(&o), 1e-30, 1);
         else if (is(&o, "--min-lr")) t->cfg.min_lr = (float)parse_double(o.name, opts_value(&o), 0, 1e6);
         else if (is(&o, "--dropout")) t->cfg.dropout = (float)parse_double(o.name, opts_value(&o), 0, 0.99);
+        else if (is(&o, "--early-stop")) t->cfg.early_stop = (int)parse_long(o.name, opts_value(&o), 0, 1000000);
+        else if (is(&o, "--monitor")) {
+            const char *v = opts_value(&o);
+            if (mlp_monitor_parse(v, &t->cfg.monitor) != 0)
+                die_usage("--monitor: unknown value '%s' (choose one of: loss, acc)", v);
+        }
         else if (is(&o, "--batch")) t->cfg.batch = (int)parse_long(o.name, opts_value(&o), 1, 1 << 20);
         else if (is(&o, "--epochs")) t->cfg.epochs = (int)parse_long(o.name, opts_value(&o), 1, 1000000);
         else if (is(&o, "--init-std")) t->cfg.init_std = (float)parse_double(o.name, opts_value(&o), 0, 100);
@@ -285,6 +297,7 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     json_sbuf_float(b, c->min_lr);
     sbuf_puts(b, ",\n  \"dropout\": ");
     json_sbuf_float(b, c->dropout);
+    sbuf_printf(b, ",\n  \"early_stop\": %d,\n  \"monitor\": \"%s\"", c->early_stop, mlp_monitor_name(c->monitor));
     sbuf_printf(b, ",\n  \"batch\": %d,\n  \"epochs\": %d,\n  \"init_std\": ", c->batch, c->epochs);
     json_sbuf_float(b, c->init_std);
     sbuf_printf(b, ",\n  \"seed\": %llu,\n  \"shuffle\": %s,\n  \"init_model\": ", (unsigned long long)c->seed,
@@ -447,6 +460,10 @@ static void load_run_config(train_opts *t, const char *dir) {
         t->cfg.min_lr = cfg_float(&r, "min_lr", 0, 1e6);
     }
     if (json_get(doc.root, "dropout")) t->cfg.dropout = cfg_float(&r, "dropout", 0, 0.99);
+    if (json_get(doc.root, "early_stop")) {
+        t->cfg.early_stop = (int)cfg_int(&r, "early_stop", 0, 1000000);
+        if (mlp_monitor_parse(cfg_string(&r, "monitor"), &t->cfg.monitor) != 0) die("%s: unknown \"monitor\"", path);
+    }
     t->cfg.batch = (int)cfg_int(&r, "batch", 1, 1 << 20);
     t->cfg.epochs = (int)cfg_int(&r, "epochs", 1, 1000000);
     t->cfg.init_std = cfg_float(&r, "init_std", 0, 100);
@@ -485,7 +502,7 @@ static int file_exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
-static const char *const run_files[] = {CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE};
+static const char *const run_files[] = {CONFIG_FILE, METRICS_FILE, CHECKPOINT_FILE, MODEL_FILE, BEST_FILE};
 #define N_RUN_FILES (sizeof run_files / sizeof *run_files)
 
 /* NAME.tmp.PID or NAME.tmp.PID.N for one of the run's file names: what mlp_write_file_atomic leaves when the
@@ -737,7 +754,10 @@ static int train_other_rank(train_opts *t) {
         if (st == MLP_ERR_INTERRUPTED) exit(128 + stop_signal); /* every rank stopped after the same step */
         if (st) exit(EXIT_FAILURE);                               /* so did rank 0, which says why */
         dp_agree_stop();
-        if (stop_signal && tr.epochs_done < t->cfg.epochs) exit(128 + stop_signal);
+        int early = 0; /* rank 0 evaluates: its early-stopping decision, for all */
+        mpiu_bcast(&early, (int)sizeof early, 0);
+        if (stop_signal && tr.epochs_done < t->cfg.epochs && !early) exit(128 + stop_signal);
+        if (early) break;
     }
     mlp_trainer_free(&tr);
     mlp_net_free(&net);
@@ -903,7 +923,16 @@ int cmd_train(int argc, char **argv) {
     memset(&m, 0, sizeof m);
     if (n_hist > 0) m = history[n_hist - 1];
     double total = 0;
-    while (tr.epochs_done < t.cfg.epochs) {
+    mlp_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.arch = net.arch;
+    meta.loss = t.cfg.loss;
+    meta.scaling = mlp_scaling_default();
+    snprintf(meta.dataset, sizeof meta.dataset, "%s", t.dataset);
+    snprintf(meta.version, sizeof meta.version, "%s", MLP_VERSION);
+    char best_path[4200];
+    path_in(best_path, sizeof best_path, out, BEST_FILE);
+    while (tr.epochs_done < t.cfg.epochs && !mlp_trainer_stop_early(&tr)) {
         mlp_status st = mlp_trainer_epoch(&tr, &m, &err);
         if (st == MLP_ERR_INTERRUPTED) {
             /* the step in progress was finished: save the mid-epoch state (docs/ROBUSTNESS.md) */
@@ -920,25 +949,28 @@ int cmd_train(int argc, char **argv) {
         if (st) die("%s (run folder %s)", err.msg, out);
         total += m.seconds;
         history[n_hist++] = m;
+        /* a new best epoch: its model, before the checkpoint that records it (a kill in between redoes the epoch,
+         * which writes the same file) */
+        if (tr.best_epoch == tr.epochs_done && mlp_model_save(best_path, &net, &meta, &err)) {
+            clear_progress();
+            die_err(&err);
+        }
         /* checkpoint first: metrics.csv is rebuilt from it on --resume */
         save_checkpoint(ckpt, &tr, history, n_hist);
         write_metrics(out, history, n_hist);
         progress_epoch(&pr, &m);
-        if (ranks > 1) dp_agree_stop();
-        if (stop_signal && tr.epochs_done < t.cfg.epochs) {
+        if (ranks > 1) {
+            dp_agree_stop();
+            int early = mlp_trainer_stop_early(&tr);
+            mpiu_bcast(&early, (int)sizeof early, 0);
+        }
+        if (stop_signal && tr.epochs_done < t.cfg.epochs && !mlp_trainer_stop_early(&tr)) {
             char where[64];
             snprintf(where, sizeof where, "after epoch %d", tr.epochs_done);
             exit_stopped(out, where);
         }
     }
 
-    mlp_model_meta meta;
-    memset(&meta, 0, sizeof meta);
-    meta.arch = net.arch;
-    meta.loss = t.cfg.loss;
-    meta.scaling = mlp_scaling_default();
-    snprintf(meta.dataset, sizeof meta.dataset, "%s", t.dataset);
-    snprintf(meta.version, sizeof meta.version, "%s", MLP_VERSION);
     char model_path[4200];
     path_in(model_path, sizeof model_path, out, MODEL_FILE);
     if (mlp_model_save(model_path, &net, &meta, &err)) {
@@ -948,6 +980,13 @@ int cmd_train(int argc, char **argv) {
 
     progress_end(&pr, &run, &m, total);
     active_progress = NULL;
+    if (tr.best_epoch && !t.quiet && !t.json) {
+        if (mlp_trainer_stop_early(&tr))
+            printf("early stop after epoch %d of %d: test %s has not improved for %d epochs\n", tr.epochs_done,
+                   t.cfg.epochs, mlp_monitor_name(t.cfg.monitor), tr.since_best);
+        printf("best epoch %d (test %s %.6g): %s/%s\n", tr.best_epoch, mlp_monitor_name(t.cfg.monitor), tr.best_value,
+               out, BEST_FILE);
+    }
     if (ranks > 1) {
         /* the share of rank 0's training time spent combining gradients (waiting for slower ranks included) */
         const double comm = mpiu_comm_seconds();

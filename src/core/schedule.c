@@ -1,4 +1,5 @@
-/* schedule.c - the learning rate of each epoch (mlp.h: mlp_schedule).
+/* schedule.c - the learning rate of each epoch (mlp.h: mlp_schedule), and the names of the monitored values of
+ * early stopping (mlp_monitor).
  *
  * The rate is constant inside an epoch and a pure function of the configuration and the epoch number, so a
  * resumed run needs no schedule state: the epoch it continues fixes the rate. With W warm-up epochs, epoch
@@ -17,6 +18,18 @@
 #define PI 3.14159265358979323846
 
 static const char *const schedule_names[MLP_SCHEDULE_COUNT] = {"constant", "step", "cosine"};
+static const char *const monitor_names[MLP_MONITOR_COUNT] = {"loss", "acc"};
+
+const char *mlp_monitor_name(mlp_monitor m) { return (unsigned)m < MLP_MONITOR_COUNT ? monitor_names[m] : "?"; }
+
+int mlp_monitor_parse(const char *name, mlp_monitor *out) {
+    for (int m = 0; m < MLP_MONITOR_COUNT; m++)
+        if (name && !strcmp(name, monitor_names[m])) {
+            *out = (mlp_monitor)m;
+            return 0;
+        }
+    return -1;
+}
 
 const char *mlp_schedule_name(mlp_schedule s) { return (unsigned)s < MLP_SCHEDULE_COUNT ? schedule_names[s] : "?"; }
 

@@ -86,6 +86,11 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
     }
     if (!(isfinite(c->dropout) && c->dropout >= 0 && c->dropout < 1))
         return mlp_fail(err, MLP_ERR_ARG, "dropout %g: must be in [0, 1)", (double)c->dropout);
+    if (c->early_stop < 0) return mlp_fail(err, MLP_ERR_ARG, "early stopping patience %d: must be >= 0", c->early_stop);
+    if ((unsigned)c->monitor >= MLP_MONITOR_COUNT)
+        return mlp_fail(err, MLP_ERR_ARG, "unknown monitored value %d", (int)c->monitor);
+    if (c->early_stop > 0 && !(test && test->n > 0))
+        return mlp_fail(err, MLP_ERR_ARG, "early stopping needs a set to monitor: give the trainer a test set");
     if ((unsigned)c->schedule >= MLP_SCHEDULE_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown learning-rate schedule %d", (int)c->schedule);
     if (c->warmup_epochs < 0 || (c->warmup_epochs > 0 && c->warmup_epochs >= c->epochs))
@@ -627,6 +632,28 @@ static mlp_status steps_status(const epoch_run *run, mlp_error *err) {
     return MLP_OK;
 }
 
+/* The monitored set's value after an epoch (NaN when there is none): the test set's. The one place that says
+ * which set early stopping watches. */
+static double monitored(const mlp_trainer *t, const mlp_epoch_metrics *m) {
+    return t->cfg.monitor == MLP_MONITOR_ACC ? m->test_acc : m->test_loss;
+}
+
+/* The best epoch and the epochs since it, after epoch m->epoch (a strict improvement counts). */
+static void track_best(mlp_trainer *t, const mlp_epoch_metrics *m) {
+    const double v = monitored(t, m);
+    if (!isfinite(v)) return;
+    const int better = t->best_epoch == 0 || (t->cfg.monitor == MLP_MONITOR_ACC ? v > t->best_value : v < t->best_value);
+    if (better) {
+        t->best_epoch = m->epoch;
+        t->best_value = v;
+        t->since_best = 0;
+    } else {
+        t->since_best++;
+    }
+}
+
+int mlp_trainer_stop_early(const mlp_trainer *t) { return t->cfg.early_stop > 0 && t->since_best >= t->cfg.early_stop; }
+
 mlp_status mlp_trainer_epoch(mlp_trainer *t, mlp_epoch_metrics *m, mlp_error *err) {
     return mlp_trainer_epoch_teams(t, m, NULL, err);
 }
@@ -683,6 +710,7 @@ static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned cha
         m->test_loss = m->test_acc = NAN;
     }
     m->seconds = mlp_now_seconds() - t0;
+    track_best(t, m);
     return MLP_OK;
 }
 

@@ -205,6 +205,8 @@ static void build_metadata(sbuf *h, const mlp_trainer *t) {
     meta_f32(&w, "step_gamma", c->step_gamma);
     meta_f32(&w, "min_lr", c->min_lr);
     meta_f32(&w, "dropout", c->dropout);
+    meta_fmt(&w, "early_stop", "%d", c->early_stop);
+    meta_str(&w, "monitor", mlp_monitor_name(c->monitor));
     meta_fmt(&w, "batch", "%d", c->batch);
     meta_fmt(&w, "epochs", "%d", c->epochs);
     meta_str(&w, "shuffle", c->shuffle ? "true" : "false");
@@ -224,6 +226,10 @@ static void build_metadata(sbuf *h, const mlp_trainer *t) {
     meta_rng(&w, "epoch_rng", t->step_in_epoch ? &t->epoch_rng : &t->shuffle_rng);
     meta_f64(&w, "epoch_loss_sum", t->step_in_epoch ? t->epoch_loss_sum : 0.0);
     meta_f64(&w, "epoch_acc_sum", t->step_in_epoch ? t->epoch_acc_sum : 0.0);
+    /* early stopping's bookkeeping */
+    meta_fmt(&w, "best_epoch", "%d", t->best_epoch);
+    meta_f64(&w, "best_value", t->best_epoch ? t->best_value : 0.0);
+    meta_fmt(&w, "since_best", "%d", t->since_best);
     sbuf_putc(h, '}');
 }
 
@@ -586,8 +592,12 @@ static mlp_status check_same_rule(const ck_file *f, const mlp_train_cfg *c, mlp_
         (st = same_str_or(f, "schedule", mlp_schedule_name(d.schedule), mlp_schedule_name(c->schedule), err)) ||
         (st = same_f32_or(f, "step_gamma", d.step_gamma, c->step_gamma, err)) ||
         (st = same_f32_or(f, "min_lr", d.min_lr, c->min_lr, err)) ||
-        (st = same_f32_or(f, "dropout", d.dropout, c->dropout, err)))
+        (st = same_f32_or(f, "dropout", d.dropout, c->dropout, err)) ||
+        (st = same_str_or(f, "monitor", mlp_monitor_name(d.monitor), mlp_monitor_name(c->monitor), err)))
         return st;
+    snprintf(want, sizeof want, "%d", c->early_stop);
+    snprintf(dflt, sizeof dflt, "%d", d.early_stop);
+    if ((st = same_str_or(f, "early_stop", dflt, want, err))) return st;
     snprintf(want, sizeof want, "%d", c->warmup_epochs);
     snprintf(dflt, sizeof dflt, "%d", d.warmup_epochs);
     if ((st = same_str_or(f, "warmup_epochs", dflt, want, err))) return st;
@@ -603,6 +613,8 @@ typedef struct ck_state {
     long long epochs_done, step_in_epoch;
     mlp_rng shuffle_rng, epoch_rng;
     double loss_sum, acc_sum;
+    long long best_epoch, since_best;
+    double best_value;
 } ck_state;
 
 /* The checkpoint must belong to this trainer's run: network, configuration (not epochs), training set. */
@@ -712,6 +724,15 @@ static mlp_status read_state(const ck_file *f, const mlp_trainer *t, int max_his
                                 isnan(val) ? "a NaN" : "an infinite value", e * CKPT_METRICS + k, e, k);
         }
     }
+    /* early stopping's bookkeeping (absent in checkpoints written before it: none) */
+    if (json_get(f->meta, "best_epoch") &&
+        ((st = meta_int(f, "best_epoch", 0, s->epochs_done, &s->best_epoch, err)) ||
+         (st = meta_f64_get(f, "best_value", &s->best_value, err)) ||
+         (st = meta_int(f, "since_best", 0, s->epochs_done, &s->since_best, err))))
+        return st;
+    if (s->best_epoch && s->since_best != s->epochs_done - s->best_epoch)
+        return mlp_fail(err, MLP_ERR_FORMAT, "metadata since_best %lld does not match best_epoch %lld of %lld epochs",
+                        s->since_best, s->best_epoch, s->epochs_done);
     const size_t n = t->net->n_params;
     const ck_tensor *m2 = &f->t[T_MOMENT2];
     if (m2->present != has_moment2(&t->cfg))
@@ -767,6 +788,9 @@ mlp_status mlp_checkpoint_parse(const uint8_t *buf, size_t len, mlp_trainer *t, 
         t->epoch_rng = s.epoch_rng;
         t->epoch_loss_sum = s.loss_sum;
         t->epoch_acc_sum = s.acc_sum;
+        t->best_epoch = (int)s.best_epoch;
+        t->best_value = s.best_value;
+        t->since_best = (int)s.since_best;
         for (int e = 0; e < t->epochs_done; e++) {
             const uint8_t *q = f.data + f.t[T_METRICS].begin + (size_t)e * CKPT_METRICS * 8;
             mlp_epoch_metrics *m = &history[e];
