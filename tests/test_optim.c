@@ -673,3 +673,43 @@ TEST(early_stop_cli_best_model) {
     CHECK_INT(lines, epochs + 1);
     free(csv);
 }
+
+/* ------------------------------------------------------------------ sweeps and reports over the new options */
+
+/* A list given to a training option makes a grid axis: one run per combination, named after the values; the
+ * runs get the options; mlp report tells the configurations apart by them. */
+TEST(optim_sweep_axes_and_report) {
+    const char *data = check_mnist_dir();
+    const char *dir = check_tmpdir();
+    static char out[16384];
+    int st = check_sh(out, sizeof out, 1,
+                      "'%s' sweep --out '%s/s' --act relu --loss ce --hidden 16 --epochs 1 --grad-reduction mean "
+                      "--optimizer sgd,adam --dropout 0,0.2 --lr 0.01 --dry-run --data '%s'",
+                      check_mlp_bin(), dir, data ? data : dir);
+    CHECK_MSG(st == 0, "sweep --dry-run: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "4 runs (1 architecture x 1 activation x 1 loss x 2 optimizer x 2 dropout x 1 seed)");
+    CHECK_CONTAINS(out, "784-16-10_relu_ce_optimizer-adam_dropout-0.2_s1");
+    CHECK_CONTAINS(out, "784-16-10_relu_ce_optimizer-sgd_dropout-0_s1");
+    st = check_sh(out, sizeof out, 1, "'%s' sweep --out '%s/s' --optimizer sgd,adam --optimizer adamw,sgd --dry-run",
+                  check_mlp_bin(), dir);
+    CHECK_MSG(st == 2, "an axis given twice: exit %d", st);
+    if (!data) {
+        check_skip("MNIST not found: the sweep itself is not run");
+        return;
+    }
+    st = check_sh(out, sizeof out, 1,
+                  "'%s' sweep --out '%s/s' --act relu --loss ce --hidden 16 --epochs 1 --grad-reduction mean "
+                  "--optimizer sgd,adam --lr 0.01 --data '%s' && '%s' report '%s/s' --out '%s/r'",
+                  check_mlp_bin(), dir, data, check_mlp_bin(), dir, dir);
+    CHECK_MSG(st == 0, "sweep + report: exit %d: %s", st, out);
+    char path[600];
+    snprintf(path, sizeof path, "%s/s/784-16-10_relu_ce_optimizer-adam_s1/config.json", dir);
+    char *cfg = check_read_text(path);
+    CHECK_CONTAINS(cfg, "\"optimizer\": \"adam\"");
+    free(cfg);
+    snprintf(path, sizeof path, "%s/r/REPORT.md", dir);
+    char *rep = check_read_text(path);
+    CHECK_CONTAINS(rep, "optimizer adam");
+    CHECK_CONTAINS(rep, "optimizer sgd");
+    free(rep);
+}

@@ -61,8 +61,27 @@ static const struct {
     {"--focal-alpha", 1, 1}, {"--grad-reduction", 1, 1}, {"--lr", 1, 1},           {"--wd", 1, 1},
     {"--momentum", 1, 1},    {"--batch", 1, 1},          {"--epochs", 1, 1},       {"--init-std", 1, 1},
     {"--no-shuffle", 0, 1},  {"--init", 1, 1},           {"--kernels", 1, 1},
+    /* the training options of issue 12; with a comma-separated list each of these is a grid axis (AXIS_OPT) */
+    {"--optimizer", 1, 1},   {"--nesterov", 0, 1},       {"--beta1", 1, 1},        {"--beta2", 1, 1},
+    {"--eps", 1, 1},         {"--schedule", 1, 1},       {"--warmup-epochs", 1, 1}, {"--step-epochs", 1, 1},
+    {"--step-gamma", 1, 1},  {"--min-lr", 1, 1},         {"--dropout", 1, 1},      {"--early-stop", 1, 1},
+    {"--monitor", 1, 1},
 };
 #define N_PASS ((int)(sizeof pass_opts / sizeof *pass_opts))
+
+/* Options whose comma-separated list (--lr 1e-3,1e-2) makes a grid axis: one run per value, named after it. */
+static const char *const axis_opts[] = {"--optimizer", "--lr",        "--wd",          "--momentum",  "--batch",
+                                        "--schedule",  "--dropout",   "--warmup-epochs", "--beta1",   "--beta2",
+                                        "--eps",       "--step-epochs", "--step-gamma", "--min-lr",   "--early-stop",
+                                        "--monitor",   "--grad-reduction", "--init-std"};
+#define N_AXIS_OPTS ((int)(sizeof axis_opts / sizeof *axis_opts))
+#define MAX_AXES 8
+
+static int is_axis_opt(const char *name) {
+    for (int i = 0; i < N_AXIS_OPTS; i++)
+        if (!strcmp(axis_opts[i], name)) return 1;
+    return 0;
+}
 
 static int pass_index(const char *name) {
     for (int i = 0; i < N_PASS; i++)
@@ -108,6 +127,7 @@ typedef struct srun {
     char dir[4096];
     const char *act, *loss, *hidden;
     const char *seed;
+    const char *axis_val[MAX_AXES]; /* this run's value on each extra axis (sweep.axis_opt) */
     run_status status;
     int rerun;     /* the folder holds an unfinished run: retrain it with --force */
     int resume;    /* the folder holds an unfinished run with a checkpoint, same options: continue it */
@@ -126,6 +146,10 @@ typedef struct sweep {
     int n_acts, n_losses, n_hiddens, n_seeds;
     char **pass; /* pass-through train options, normalized: "--name" [value] ... */
     int n_pass;
+    /* extra grid axes: train options given a list (--optimizer sgd,adam) */
+    const char *axis_opt[MAX_AXES];
+    char **axis_vals[MAX_AXES];
+    int axis_n[MAX_AXES], n_axes;
     int epochs; /* what each run asks for (for progress) */
     int jobs, threads, force, dry_run;
     srun *runs;
@@ -187,7 +211,13 @@ static void sweep_usage(FILE *f) {
                "  --dry-run        show what would be trained, and stop\n"
                "  train options    passed to every run: --data --dataset --epochs --lr --wd --momentum --batch\n"
                "                   --grad-reduction --init-std --hinge-margin --focal-gamma --focal-alpha\n"
-               "                   --no-shuffle --init --kernels  (see mlp train --help)\n"
+               "                   --no-shuffle --init --kernels --optimizer --nesterov --beta1 --beta2 --eps\n"
+               "                   --schedule --warmup-epochs --step-epochs --step-gamma --min-lr --dropout\n"
+               "                   --early-stop --monitor  (see mlp train --help)\n"
+               "  grid axes        a comma-separated list for --optimizer --lr --wd --momentum --batch --schedule\n"
+               "                   --dropout --warmup-epochs --beta1 --beta2 --eps --step-epochs --step-gamma\n"
+               "                   --min-lr --early-stop --monitor --grad-reduction --init-std trains one run per\n"
+               "                   value (every combination with the other axes), named ..._optimizer-adam_s1\n"
                "  --seed, --quiet, --json are refused: use --seeds; each run's output goes to DIR/logs/\n"
                "\n"
                "Logs: DIR/logs/<run>.log. Exit status 1 if any run failed (they are listed), 2 for usage errors.\n"
@@ -225,6 +255,22 @@ static void parse_sweep(sweep *S, int argc, char **argv) {
         else {
             int k = pass_index(o.name);
             if (k < 0) die_usage("sweep: unknown option '%s'", o.name);
+            if (pass_opts[k].has_value && is_axis_opt(pass_opts[k].name)) {
+                const char *v = opts_value(&o);
+                if (strchr(v, ',')) { /* a list: one more axis of the grid */
+                    for (int i = 0; i < S->n_axes; i++)
+                        if (!strcmp(S->axis_opt[i], pass_opts[k].name))
+                            die_usage("sweep: %s is given twice", pass_opts[k].name);
+                    if (S->n_axes == MAX_AXES) die_usage("sweep: at most %d option lists (grid axes)", MAX_AXES);
+                    S->axis_opt[S->n_axes] = pass_opts[k].name;
+                    S->axis_n[S->n_axes] = split_list(o.name, v, &S->axis_vals[S->n_axes]);
+                    S->n_axes++;
+                    continue;
+                }
+                S->pass[S->n_pass++] = (char *)pass_opts[k].name;
+                S->pass[S->n_pass++] = (char *)v;
+                continue;
+            }
             S->pass[S->n_pass++] = (char *)pass_opts[k].name;
             if (pass_opts[k].has_value) {
                 const char *v = opts_value(&o);
@@ -277,6 +323,7 @@ static char **child_argv(const sweep *S, const srun *r, char *threads_buf) {
     v[n++] = "--loss", v[n++] = (char *)r->loss;
     v[n++] = "--hidden", v[n++] = (char *)r->hidden;
     v[n++] = "--seed", v[n++] = (char *)r->seed;
+    for (int i = 0; i < S->n_axes; i++) v[n++] = (char *)S->axis_opt[i], v[n++] = (char *)r->axis_val[i];
     for (int i = 0; i < S->n_pass; i++) v[n++] = S->pass[i];
     v[n++] = "--threads", v[n++] = threads_buf;
     v[n++] = "--out", v[n++] = (char *)r->dir;
@@ -300,7 +347,7 @@ static int identity(char **argv, int argc, char ***out) {
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
         int k = pass_index(name);
         int flag = !strcmp(name, "--quiet") || !strcmp(name, "--json") || !strcmp(name, "--force") ||
-                   !strcmp(name, "--no-shuffle");
+                   (k >= 0 && !pass_opts[k].has_value);
         if (eq) val = eq + 1;
         else if (!flag && i + 1 < argc) val = argv[++i];
         int ignore = !strcmp(name, "--quiet") || !strcmp(name, "--json") || !strcmp(name, "--force") ||
@@ -379,13 +426,16 @@ static int same_options(const sweep *S, const srun *r, const mlp_run *run, char 
 
 /* The runs, in plan order (every rank computes the same list from the same options). */
 static void plan_names(sweep *S) {
-    S->n_runs = S->n_hiddens * S->n_acts * S->n_losses * S->n_seeds;
+    int n_combos = 1; /* combinations of the extra axes */
+    for (int i = 0; i < S->n_axes; i++) n_combos *= S->axis_n[i];
+    S->n_runs = S->n_hiddens * S->n_acts * S->n_losses * S->n_seeds * n_combos;
     S->runs = calloc((size_t)S->n_runs, sizeof *S->runs);
     if (!S->runs) die("out of memory");
     int k = 0;
     for (int h = 0; h < S->n_hiddens; h++)
         for (int a = 0; a < S->n_acts; a++)
             for (int l = 0; l < S->n_losses; l++)
+                for (int c = 0; c < n_combos; c++)
                 for (int s = 0; s < S->n_seeds; s++) {
                     srun *r = &S->runs[k++];
                     mlp_arch arch;
@@ -397,7 +447,13 @@ static void plan_names(sweep *S) {
                     r->loss = S->losses[l];
                     r->hidden = S->hiddens[h];
                     r->seed = S->seeds[s];
-                    mlp_strf(r->name, sizeof r->name, "%s_%s_%s_s%s", archs, r->act, r->loss, r->seed);
+                    char axes[200] = "";
+                    for (int i = 0, rest = c; i < S->n_axes; rest /= S->axis_n[i], i++) {
+                        r->axis_val[i] = S->axis_vals[i][rest % S->axis_n[i]];
+                        const size_t used = strlen(axes);
+                        snprintf(axes + used, sizeof axes - used, "_%s-%s", S->axis_opt[i] + 2, r->axis_val[i]);
+                    }
+                    mlp_strf(r->name, sizeof r->name, "%s_%s_%s%s_s%s", archs, r->act, r->loss, axes, r->seed);
                     snprintf(r->dir, sizeof r->dir, "%s/%s", S->out, r->name);
                     r->rank = -1;
                 }
@@ -977,10 +1033,15 @@ int cmd_sweep(int argc, char **argv) {
     }
 
     if (S.rank == 0) {
-        printf("sweep: %d run%s (%d architecture%s x %d activation%s x %d loss%s x %d seed%s), %d epochs each, "
+        char axes[400] = "";
+        for (int i = 0; i < S.n_axes; i++) {
+            const size_t used = strlen(axes);
+            snprintf(axes + used, sizeof axes - used, " x %d %s", S.axis_n[i], S.axis_opt[i] + 2);
+        }
+        printf("sweep: %d run%s (%d architecture%s x %d activation%s x %d loss%s%s x %d seed%s), %d epochs each, "
                "into %s\n",
                S.n_runs, S.n_runs == 1 ? "" : "s", S.n_hiddens, S.n_hiddens == 1 ? "" : "s", S.n_acts,
-               S.n_acts == 1 ? "" : "s", S.n_losses, S.n_losses == 1 ? "" : "es", S.n_seeds,
+               S.n_acts == 1 ? "" : "s", S.n_losses, S.n_losses == 1 ? "" : "es", axes, S.n_seeds,
                S.n_seeds == 1 ? "" : "s", S.epochs, S.out);
         char ranks[96] = "";
         if (S.size > 1 && same_jobs) snprintf(ranks, sizeof ranks, "%d MPI ranks x ", S.size);

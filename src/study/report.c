@@ -80,8 +80,9 @@ static int loss_rank(const char *s) {
 static const char *const published_arch[3] = {"", "784-128-10", "784-128-32-10"};
 
 /* The reference's settings, in the canonical text of runs.c (index = MLP_SET_*). */
-static const char *const ref_settings[MLP_SET_COUNT] = {"sum",  "1e-05", "0.1", "0.9", "100",  "200",
-                                                        "0.01", "5",     "2",   "0.1", "true", "none"};
+static const char *const ref_settings[MLP_SET_COUNT] = {
+    "sum",   "1e-05", "0.1",   "0.9",      "100", "200", "0.01", "5",  "2",   "0.1", "true", "none",
+    "sgd",   "false", "0.9",   "0.999",    "1e-08", "constant", "0", "30", "0.1", "0", "0", "0", "loss"};
 
 /* ------------------------------------------------------------------ small helpers */
 

@@ -61,6 +61,20 @@ enum {
     MLP_SET_FOCAL_ALPHA,
     MLP_SET_SHUFFLE,
     MLP_SET_INIT_MODEL,
+    /* the training options of issue 12 (absent from older run folders: their defaults) */
+    MLP_SET_OPTIMIZER,
+    MLP_SET_NESTEROV,
+    MLP_SET_BETA1,
+    MLP_SET_BETA2,
+    MLP_SET_EPS,
+    MLP_SET_SCHEDULE,
+    MLP_SET_WARMUP_EPOCHS,
+    MLP_SET_STEP_EPOCHS,
+    MLP_SET_STEP_GAMMA,
+    MLP_SET_MIN_LR,
+    MLP_SET_DROPOUT,
+    MLP_SET_EARLY_STOP,
+    MLP_SET_MONITOR,
     MLP_SET_COUNT
 };
 /* The config.json key of setting i ("lr", ...). */

@@ -11,6 +11,17 @@
 static const char *const setting_keys[MLP_SET_COUNT] = {
     "grad_reduction", "lr",           "wd",          "momentum",    "batch",   "epochs",
     "init_std",       "hinge_margin", "focal_gamma", "focal_alpha", "shuffle", "init_model",
+    "optimizer",      "nesterov",     "beta1",       "beta2",       "eps",     "schedule",
+    "warmup_epochs",  "step_epochs",  "step_gamma",  "min_lr",      "dropout", "early_stop",
+    "monitor",
+};
+/* What a run folder written before a setting existed ran with (its canonical text); NULL: no default. */
+static const char *const setting_absent[MLP_SET_COUNT] = {
+    [MLP_SET_OPTIMIZER] = "sgd",      [MLP_SET_NESTEROV] = "false",  [MLP_SET_BETA1] = "0.9",
+    [MLP_SET_BETA2] = "0.999",        [MLP_SET_EPS] = "1e-08",       [MLP_SET_SCHEDULE] = "constant",
+    [MLP_SET_WARMUP_EPOCHS] = "0",    [MLP_SET_STEP_EPOCHS] = "30",  [MLP_SET_STEP_GAMMA] = "0.1",
+    [MLP_SET_MIN_LR] = "0",           [MLP_SET_DROPOUT] = "0",       [MLP_SET_EARLY_STOP] = "0",
+    [MLP_SET_MONITOR] = "loss",
 };
 
 const char *mlp_run_setting_key(int i) { return i >= 0 && i < MLP_SET_COUNT ? setting_keys[i] : "?"; }
@@ -318,8 +329,11 @@ static mlp_status parse_config(mlp_run *r, const char *text, size_t len, mlp_err
     }
     r->seed = (uint64_t)seed;
     if (json_int64(json_get(root, "threads"), &thr) == 0 && thr > 0 && thr < 100000) r->threads = (int)thr;
-    for (int i = 0; i < MLP_SET_COUNT; i++)
+    for (int i = 0; i < MLP_SET_COUNT; i++) {
         setting_text(r->setting[i], sizeof r->setting[i], json_get(root, setting_keys[i]));
+        if (!json_get(root, setting_keys[i]) && setting_absent[i])
+            snprintf(r->setting[i], sizeof r->setting[i], "%s", setting_absent[i]);
+    }
     /* the command line, kept as strings (the sweep compares it with the one it would run) */
     const json_value *cmd = json_get(root, "command");
     if (cmd && cmd->type == JSON_ARRAY && json_count(cmd) > 0) {
