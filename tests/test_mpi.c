@@ -5,7 +5,8 @@
  *   - 2 and 3 shards: every shard ends with the same parameters, bitwise the same from one run to the next,
  *     and within a few float roundings of the single-process run;
  *   - a stop request on one shard stops every shard after the same step;
- *   - a failing combine ends the epoch with MLP_ERR_IO.
+ *   - a failing combine ends the epoch with MLP_ERR_IO;
+ *   - the first two again with Adam, a cosine schedule and dropout.
  * Small synthetic data (no MNIST): 250 rows of 20 inputs, batches of 32 with a partial last batch of 26. */
 #include "check.h"
 #include "mlp.h"
@@ -35,8 +36,12 @@ static void make_data(mlp_dataset *ds, uint64_t seed) {
     }
 }
 
+/* 0: SGD; 1: Adam with a cosine schedule and dropout 0.2 (the shards' masks must be the single process's) */
+static int g_variant;
+
 static mlp_train_cfg test_cfg(void) {
     mlp_train_cfg c = mlp_train_cfg_default();
+    if (g_variant == 1) c.optim = MLP_OPTIM_ADAM, c.schedule = MLP_SCHEDULE_COSINE, c.dropout = 0.2f;
     c.loss = mlp_loss_default(MLP_LOSS_CE);
     c.reduction = MLP_GRAD_MEAN;
     c.lr = 0.3f;
@@ -45,6 +50,7 @@ static mlp_train_cfg test_cfg(void) {
     c.epochs = EPOCHS;
     c.init_std = 0.1f;
     c.seed = 5;
+    if (g_variant == 1) c.lr = 0.01f;
     return c;
 }
 
@@ -294,4 +300,13 @@ TEST(shards_set_shards_checks_its_arguments) {
     CHECK_INT(mlp_trainer_set_shards(&uninit, 0, 2, NULL, NULL, &err), MLP_ERR_ARG);
     mlp_net_free(&net);
     mlp_dataset_free(&train);
+}
+
+/* The same two properties with Adam, a cosine schedule and dropout: the update rule, the rate and the masks
+ * (rows numbered from the shard's first row in the batch) are those of one process. */
+TEST(shards_adam_schedule_dropout) {
+    g_variant = 1;
+    shards_one_shard_through_the_hook_is_bitwise_the_fused_trainer();
+    shards_two_and_three_agree_reproduce_and_stay_close_to_one_process();
+    g_variant = 0;
 }
