@@ -143,6 +143,11 @@ static PyObject *Net_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     mlp_arch arch;
     if (parse_arch(widths, act, &arch)) return NULL;
     if (max_batch < 1) return PyErr_Format(PyExc_ValueError, "max_batch %d: must be >= 1", max_batch);
+#ifdef MLP_MAX_CLASSES
+    if (arch.width[arch.n_layers] > MLP_MAX_CLASSES) /* the losses' limit (mlp_loss_eval) */
+        return PyErr_Format(PyExc_ValueError, "%d classes: libmlp trains at most %d", arch.width[arch.n_layers],
+                            MLP_MAX_CLASSES);
+#endif
     NetObject *self = net_new_empty();
     if (!self) return NULL;
     mlp_error err;

@@ -223,6 +223,12 @@ class Errors(unittest.TestCase):
                 mlp.MLPClassifier(**params).fit(X, y)
             self.assertIn(word, str(cm.exception))
 
+    def test_more_classes_than_the_library_trains(self):
+        X = np.random.RandomState(0).normal(size=(200, 3)).astype(np.float32)
+        with self.assertRaises(ValueError) as cm:
+            mlp.MLPClassifier(max_iter=1).fit(X, np.arange(200) % 100)
+        self.assertIn("100 classes", str(cm.exception))
+
     def test_divergence_is_a_valueerror_from_the_library(self):
         X, y = blobs(n=100)
         with self.assertRaises(ValueError) as cm:
