@@ -751,6 +751,10 @@ static void free_sweep(sweep *S) {
         if (lists[i]) free(lists[i][0]); /* the one copy split_list cut into items */
         free(lists[i]);
     }
+    for (int i = 0; i < S->n_axes; i++) {
+        free(S->axis_vals[i][0]);
+        free(S->axis_vals[i]);
+    }
     free(S->hiddens);
     free(S->pass);
     free(S->runs);
