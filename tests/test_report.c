@@ -218,6 +218,13 @@ static const char *xml_check(const char *s, char *msg, size_t size) {
     return roots == 1 ? NULL : "no root element";
 }
 
+/* Record a failure naming `what` unless svg is well-formed XML. */
+static void check_well_formed(const char *svg, const char *what) {
+    char msg[256];
+    const char *bad = xml_check(svg, msg, sizeof msg);
+    CHECK_MSG(bad == NULL, "%s is not well-formed XML: %s", what, bad);
+}
+
 /* ------------------------------------------------------------------ SVG inspection */
 
 typedef struct svg_info {
@@ -792,4 +799,180 @@ TEST(report_plot_command) {
     rc = p ? pclose(p) : -1;
     CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 1);
     CHECK_CONTAINS(outbuf, "expected an object");
+}
+
+/* ------------------------------------------------------------------ tests: legends, markers, pictures */
+
+/* The number of (non-overlapping) occurrences of needle in s. */
+static int count_of(const char *s, const char *needle) {
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+TEST(report_svg_long_labels_go_under_the_plot) {
+    /* a 60-character run name: the legend goes under the plot area, whose size and share of the figure
+     * stay those of a figure with short names */
+    double y1[30], y2[30];
+    for (int i = 0; i < 30; i++) y1[i] = 0.95 + 0.001 * i, y2[i] = 0.951 + 0.001 * i; /* overlapping lines */
+    char long_name[61];
+    memset(long_name, 'x', 60);
+    memcpy(long_name, "run_", 4);
+    long_name[60] = '\0';
+    const char *labels[2][2] = {{"a", "b"}, {long_name, "b"}};
+    double plot_share[2] = {0}, fig_w[2] = {0};
+    for (int v = 0; v < 2; v++) {
+        mlp_svg_series s[2] = {{labels[v][0], y1, NULL, 30, NULL, NULL, 0, 0}, {labels[v][1], y2, NULL, 30, NULL, NULL, 1, 0}};
+        mlp_svg_panel p = {"panel", "Epoch", "Test accuracy", s, 2, 0, 1};
+        mlp_svg_figure f = {"title", &p, 1, 1};
+        sbuf b = SBUF_INIT;
+        mlp_error err;
+        CHECK(mlp_svg_render(&b, &f, &err) == MLP_OK);
+        const char *svg = sbuf_str(&b);
+        check_well_formed(svg, "the figure");
+        svg_info *info = malloc(sizeof *info);
+        svg_inspect(svg, info);
+        CHECK_INT(info->n_rects, 1);
+        fig_w[v] = attr_num(strstr(svg, "<svg"), "width");
+        plot_share[v] = info->rw[0] / fig_w[v];
+        /* the y axis comes from the data (0.95 .. 0.98), not [0, 1] */
+        const char *yt = strstr(svg, "<g class=\"yticks\"");
+        const char *first = yt ? strstr(yt, "<text ") : NULL;
+        double t0 = first ? atof(strchr(first, '>') + 1) : NAN;
+        CHECK_MSG(t0 >= 0.94 && t0 <= 0.95, "lowest y tick %g", t0);
+        /* every series has markers, of a different shape each (two different marker paths) */
+        CHECK_INT(count_of(svg, "<path class=\"markers\""), 2);
+        const char *legend = strstr(svg, "<g class=\"legend\"");
+        CHECK(legend != NULL);
+        if (v == 1 && legend) {
+            /* every legend text lies below the plot area's bottom edge and inside the figure */
+            int n_text = 0;
+            for (const char *q = legend; (q = strstr(q, "<text ")) && q < strstr(legend, "</g>"); q++) {
+                n_text++;
+                CHECK_MSG(attr_num(q, "y") > info->ry[0] + info->rh[0], "legend text at y %g, plot bottom %g",
+                          attr_num(q, "y"), info->ry[0] + info->rh[0]);
+                CHECK(attr_num(q, "x") >= 0 && attr_num(q, "x") < fig_w[v]);
+            }
+            CHECK(n_text >= 2);
+            /* the long name is all there, wrapped over lines that fit the figure */
+            CHECK_CONTAINS(svg, "run_xxxx");
+            CHECK(count_of(svg, "xxxxxxxxxx") >= 5);
+        }
+        free(info);
+        sbuf_free(&b);
+    }
+    CHECK_NEAR(plot_share[1], 430.0 / 540.0, 0.001); /* the plot keeps its 430 px in a 540 px figure */
+    CHECK(plot_share[1] >= plot_share[0]);
+}
+
+/* A model file (no training) of the given architecture; unit 0's first weights set to +1 and -1. */
+static void save_model(const char *path, const char *hidden, int inputs) {
+    mlp_arch arch;
+    mlp_error err;
+    CHECK(mlp_arch_parse(&arch, hidden, inputs, 10, MLP_ACT_GELU, &err) == MLP_OK);
+    mlp_net net;
+    CHECK(mlp_net_create(&net, &arch, 1, &err) == MLP_OK);
+    mlp_rng rng;
+    mlp_rng_seed(&rng, 7, 0);
+    mlp_net_init(&net, 0.01f, &rng);
+    float *w = net.params + net.w_off[0];
+    for (int i = 0; i < inputs; i++) w[i] = 0;
+    w[0] = 1, w[1] = -1;
+    mlp_net_params_changed(&net);
+    mlp_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.arch = arch;
+    meta.loss = mlp_loss_default(MLP_LOSS_HINGE);
+    meta.scaling = mlp_scaling_default();
+    snprintf(meta.dataset, sizeof meta.dataset, "mnist");
+    CHECK(mlp_model_save(path, &net, &meta, &err) == MLP_OK);
+    mlp_net_free(&net);
+}
+
+/* The first <image> after p, decoded (gray, BT.601 luma of the palette colours). */
+static uint8_t *decode_image(const char *p, int *w, int *h) {
+    const char *href = p ? strstr(p, "xlink:href=\"data:image/png;base64,") : NULL;
+    if (!href) return NULL;
+    href += strlen("xlink:href=\"data:image/png;base64,");
+    size_t n = strcspn(href, "\"");
+    uint8_t *bin = malloc(n);
+    size_t m = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && href[i] != '='; i++) {
+        const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *c = strchr(tab, href[i]);
+        if (!c) break;
+        acc = acc << 6 | (uint32_t)(c - tab);
+        bits += 6;
+        if (bits >= 8) bin[m++] = (uint8_t)(acc >> (bits - 8)), bits -= 8;
+    }
+    uint8_t *gray = NULL;
+    mlp_error err;
+    mlp_status st = mlp_png_parse(bin, m, "embedded", &gray, w, h, &err);
+    CHECK_MSG(st == MLP_OK, "embedded PNG: %s", err.msg);
+    free(bin);
+    return gray;
+}
+
+TEST(report_plot_weights_tiles) {
+    const char *root = check_tmpdir(), *bin = check_mlp_bin();
+    char model[1100], fig[1100], out[8192];
+    snprintf(model, sizeof model, "%s/m100.safetensors", root);
+    snprintf(fig, sizeof fig, "%s/w.svg", root);
+    save_model(model, "100", 784);
+    int rc = check_sh(out, sizeof out, 1, "'%s' plot --weights '%s' -o '%s'", bin, model, fig);
+    CHECK_MSG(rc == 0, "plot --weights: %s", out);
+    CHECK_CONTAINS(out, "100 tiles of 784 inputs");
+    char *svg = check_read_text(fig);
+    CHECK(svg != NULL);
+    if (svg) {
+        check_well_formed(svg, "the weights figure");
+        CHECK_INT(count_of(svg, "<g class=\"tile\""), 100);
+        CHECK_INT(count_of(svg, "<image class=\"weights\""), 100);
+        CHECK_CONTAINS(svg, "own symmetric scale");
+        CHECK_CONTAINS(svg, "First-layer weights of m100.safetensors (784-100-10, gelu, hinge, MNIST)");
+        /* unit 0: w[0] = +1 (red), w[1] = -1 (blue), the rest 0 (white); pixels repeated 2x2 */
+        int w = 0, h = 0;
+        uint8_t *g = decode_image(strstr(svg, "data-unit=\"0\""), &w, &h);
+        CHECK_INT(w, 56);
+        CHECK_INT(h, 56);
+        if (g && w == 56 && h == 56) {
+            uint8_t red[3], blue[3], white[3];
+            mlp_diverging_rgb(1, red), mlp_diverging_rgb(-1, blue), mlp_diverging_rgb(0, white);
+            CHECK(red[0] > 150 && red[2] < 80 && blue[2] > 150 && blue[0] < 80 && white[0] > 240 && white[2] > 240);
+            double yr = 0.299 * red[0] + 0.587 * red[1] + 0.114 * red[2];
+            double yb = 0.299 * blue[0] + 0.587 * blue[1] + 0.114 * blue[2];
+            CHECK_NEAR(g[0], yr, 1.01);
+            CHECK_NEAR(g[1 * 56 + 1], yr, 1.01);
+            CHECK_NEAR(g[2], yb, 1.01);
+            CHECK_NEAR(g[56 * 56 - 1], 0.299 * white[0] + 0.587 * white[1] + 0.114 * white[2], 1.01);
+        }
+        free(g);
+        free(svg);
+    }
+    /* an input that is not a square picture: refused with a clear message, exit 1 */
+    snprintf(model, sizeof model, "%s/m20.safetensors", root);
+    save_model(model, "16", 20);
+    rc = check_sh(out, sizeof out, 1, "'%s' plot --weights '%s' -o '%s/w20.svg'", bin, model, root);
+    CHECK_INT(rc, 1);
+    CHECK_CONTAINS(out, "20 inputs, not a square picture");
+    /* runs and --weights together: a usage error */
+    rc = check_sh(out, sizeof out, 1, "'%s' plot --weights '%s' '%s' -o '%s'", bin, model, root, fig);
+    CHECK_INT(rc, 2);
+    /* a model from a real (test) training run: the default output is weights.svg beside it */
+    const char *small = check_small_model();
+    if (!small) {
+        check_skip("no MNIST: no trained model");
+        return;
+    }
+    rc = check_sh(out, sizeof out, 1, "'%s' plot --weights '%s'", bin, small);
+    CHECK_MSG(rc == 0, "plot --weights: %s", out);
+    char path[1100];
+    snprintf(path, sizeof path, "%.*s/weights.svg", (int)(strrchr(small, '/') - small), small);
+    svg = check_read_text(path);
+    CHECK_MSG(svg != NULL, "no %s", path);
+    CHECK_INT(count_of(svg, "<g class=\"tile\""), 128);
+    CHECK_CONTAINS(svg, "First-layer weights of run (784-128-10, relu, ce, MNIST)");
+    free(svg);
 }

@@ -1,6 +1,7 @@
 /* cmd_report.c - `mlp report` (REPORT.md + SVG figures from run folders) and `mlp plot` (one chart). */
 #include "cli.h"
 #include "report.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,16 +66,63 @@ int cmd_report(int argc, char **argv) {
 
 static void plot_usage(FILE *f) {
     fprintf(f, "usage: mlp plot RUN... -o FIG.svg [--metric M] [--title TEXT]\n"
+               "       mlp plot --weights MODEL [-o FIG.svg] [--title TEXT]\n"
                "Draw one metric over epochs for any runs together, as an SVG line chart.\n"
                "Each RUN is a run folder (finished or not) or a study folder (all its runs).\n"
+               "With --weights, draw what a model's first layer learned: one tile per hidden unit, its weights\n"
+               "as a 28x28 picture (any square input), blue negative, white 0, red positive, each tile scaled\n"
+               "to its own largest |weight|.\n"
                "\n"
-               "  -o, --out FIG.svg   output file (required)\n"
+               "  -o, --out FIG.svg   output file (required for runs; for --weights, default weights.svg\n"
+               "                      beside the model)\n"
                "  --metric M          test_acc | test_loss | train_acc | train_loss (default test_acc)\n"
-               "  --title TEXT        chart title (default: the metric and the dataset)\n");
+               "  --title TEXT        chart title (default: the metric and the dataset)\n"
+               "  --weights MODEL     draw MODEL's (a model.safetensors) first-layer weights instead\n");
+}
+
+/* `mlp plot --weights MODEL`: the first layer's weights as picture tiles (picture.c). */
+static int plot_weights(const char *model, const char *out, const char *title) {
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    if (mlp_model_load(model, &net, 1, &meta, &err)) die_err(&err);
+    char def_out[4200], arch[128], def_title[4400];
+    if (!out) {
+        const char *slash = strrchr(model, '/');
+        if (slash) snprintf(def_out, sizeof def_out, "%.*s/weights.svg", (int)(slash - model), model);
+        else snprintf(def_out, sizeof def_out, "weights.svg");
+        out = def_out;
+    }
+    mlp_arch_format(&net.arch, arch, sizeof arch);
+    if (!title) {
+        /* the run folder's name for a run's model.safetensors, else the file's name */
+        const char *name = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+        int name_len = (int)strlen(name);
+        if (!strcmp(name, "model.safetensors") && name > model + 1) {
+            const char *end = name - 1, *start = end;
+            while (start > model && start[-1] != '/') start--;
+            name = start, name_len = (int)(end - start);
+        }
+        snprintf(def_title, sizeof def_title, "First-layer weights of %.*s (%s, %s, %s%s%s)", name_len, name, arch,
+                 mlp_act_name(net.arch.act), mlp_loss_name(meta.loss.kind), meta.dataset[0] ? ", " : "",
+                 meta.dataset[0] ? mlp_dataset_title(meta.dataset) : "");
+        title = def_title;
+    }
+    const int units = net.arch.width[1], inputs = net.arch.width[0];
+    sbuf svg = SBUF_INIT;
+    mlp_status st = mlp_weights_svg(&svg, net.params + net.w_off[0], units, inputs, title,
+                                    net.arch.n_layers > 1 ? "hidden unit" : "class", &err);
+    mlp_net_free(&net);
+    if (st == MLP_ERR_ARG) die("plot --weights: %s: %s", model, err.msg);
+    if (!st) st = mlp_write_file_atomic(out, sbuf_str(&svg), svg.len, &err);
+    sbuf_free(&svg);
+    if (st) die_err(&err);
+    printf("wrote %s: %d tile%s of %d inputs\n", out, units, units == 1 ? "" : "s", inputs);
+    return 0;
 }
 
 int cmd_plot(int argc, char **argv) {
-    const char *out = NULL, *title = NULL;
+    const char *out = NULL, *title = NULL, *weights = NULL;
     mlp_metric metric = MLP_METRIC_TEST_ACC;
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     int n_paths = 0;
@@ -87,6 +135,7 @@ int cmd_plot(int argc, char **argv) {
             return 0;
         } else if (is(&o, "-o") || is(&o, "--out")) out = opts_value(&o);
         else if (is(&o, "--title")) title = opts_value(&o);
+        else if (is(&o, "--weights")) weights = opts_value(&o);
         else if (is(&o, "--metric")) {
             const char *v = opts_value(&o);
             if (mlp_metric_parse(v, &metric))
@@ -94,6 +143,11 @@ int cmd_plot(int argc, char **argv) {
                           v);
         } else if (is_option(&o)) die_usage("plot: unknown option '%s'", o.name);
         else paths[n_paths++] = o.name;
+    }
+    if (weights) {
+        if (n_paths) die_usage("plot: --weights draws one model, not runs ('%s'): give either", paths[0]);
+        free(paths);
+        return plot_weights(weights, out, title);
     }
     if (n_paths == 0) die_usage("plot: which runs? usage: mlp plot RUN... -o FIG.svg");
     if (!out) die_usage("plot: where to? give -o FIG.svg");

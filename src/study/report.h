@@ -214,6 +214,48 @@ mlp_status mlp_svg_render(sbuf *out, const mlp_svg_figure *fig, mlp_error *err);
 
 /* Append s with XML's five special characters escaped. */
 void mlp_xml_escape(sbuf *out, const char *s);
+/* The SVG document's start (XML declaration, <svg> with the xlink namespace, <title>, white background) for
+ * a W x H figure; the caller ends it with "</svg>\n". */
+void mlp_svg_begin(sbuf *out, double W, double H, const char *title);
+/* A <text> element at (x, y), anchor "start" / "middle" / "end", extra attributes (or NULL), s escaped. */
+void mlp_svg_text(sbuf *out, double x, double y, const char *anchor, const char *extra, const char *s);
+
+/* ------------------------------------------------------------------ figures made of pictures (picture.c)
+ *
+ * Pictures are PNG files embedded as base64 data URIs in SVG 1.1 <image> elements (rendered by browsers, GitHub
+ * and rsvg-convert alike), their pixels repeated 2-3 times so that smoothing viewers still show crisp pixels. */
+
+/* Encode pix [h x w] (8-bit gray, or indices into palette: n_pal RGB triples) as a PNG file appended to out. */
+mlp_status mlp_png_encode(sbuf *out, const uint8_t *pix, int w, int h, const uint8_t *palette, int n_pal,
+                          mlp_error *err);
+/* A diverging colour map (ColorBrewer RdBu, reversed): t = -1 blue, 0 white, +1 red; t clamped to [-1, 1]. */
+void mlp_diverging_rgb(double t, uint8_t rgb[3]);
+
+/* The first layer's weights w [units x inputs] (row-major, as in mlp_net) as one square tile per unit
+ * (<g class="tile">), inputs = side^2 pixels in row-major order, each tile on its own symmetric colour scale
+ * (+-max|w| of the unit), in a grid with a colour bar and a caption saying so. unit_word names a tile in the
+ * captions ("hidden unit", "class"). MLP_ERR_ARG when inputs is not a square or a weight is not finite. */
+mlp_status mlp_weights_svg(sbuf *out, const float *w, int units, int inputs, const char *title, const char *unit_word,
+                           mlp_error *err);
+
+/* A K x K confusion matrix (conf[true * K + predicted]) as cells <rect class="cell" data-true data-pred
+ * data-count> with the count written in each non-zero cell, class names on both axes and each class's
+ * accuracy at the right. */
+mlp_status mlp_confusion_svg(sbuf *out, const int *conf, int K, const char *const *names, const char *title,
+                             mlp_error *err);
+
+/* One misclassified test picture: pixels [side x side] (0 background .. 255 ink), its true and predicted
+ * class, the model's confidence in its prediction, its index in the test set. */
+typedef struct mlp_mistake {
+    const uint8_t *pixels;
+    int truth, pred, index;
+    double confidence;
+} mlp_mistake;
+
+/* A grid of mistakes (<g class="mistake">), each picture drawn dark on white with "true T, said P" and
+ * "<conf_word> <confidence> (#index)" under it, then the caption (may be NULL). */
+mlp_status mlp_mistakes_svg(sbuf *out, const mlp_mistake *m, int n, int side, const char *const *names,
+                            const char *conf_word, const char *caption, const char *title, mlp_error *err);
 
 /* ------------------------------------------------------------------ report and plot (report.c) */
 

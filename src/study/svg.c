@@ -63,6 +63,43 @@ void mlp_xml_escape(sbuf *out, const char *s) {
     }
 }
 
+/* Marker shapes, one per series of a panel (by its index), so lines that run on top of each other (mse under
+ * ce at 0.97) stay distinguishable by shape as well as colour and dash: circle, square, triangle, diamond,
+ * inverted triangle, cross. Each appends a closed subpath of a <path> centred on (x, y). */
+#define N_MARKERS 6
+#define MARKS_PER_LINE 10
+static void marker_path(sbuf *o, int shape, double x, double y) {
+    const double r = 3.4;
+    switch (shape % N_MARKERS) {
+    case 0: /* circle: two half arcs */
+        sbuf_printf(o, "M%.2f %.2fa%.1f %.1f 0 1 0 %.1f 0a%.1f %.1f 0 1 0 %.1f 0z", x - r, y, r, r, 2 * r, r, r,
+                    -2 * r);
+        break;
+    case 1: /* square (side 2 r 0.85, same visual weight as the circle) */
+        sbuf_printf(o, "M%.2f %.2fh%.1fv%.1fh%.1fz", x - 0.85 * r, y - 0.85 * r, 1.7 * r, 1.7 * r, -1.7 * r);
+        break;
+    case 2: /* triangle */
+        sbuf_printf(o, "M%.2f %.2fl%.1f %.1fh%.1fz", x, y - 1.15 * r, 1.1 * r, 1.9 * r, -2.2 * r);
+        break;
+    case 3: /* diamond */
+        sbuf_printf(o, "M%.2f %.2fl%.1f %.1fl%.1f %.1fl%.1f %.1fz", x, y - 1.2 * r, 1.2 * r, 1.2 * r, -1.2 * r, 1.2 * r,
+                    -1.2 * r, -1.2 * r);
+        break;
+    case 4: /* inverted triangle */
+        sbuf_printf(o, "M%.2f %.2fl%.1f %.1fh%.1fz", x, y + 1.15 * r, 1.1 * r, -1.9 * r, -2.2 * r);
+        break;
+    default: /* cross (an x of two bars, as one closed outline) */
+    {
+        const double a = 0.45 * r, b = 1.15 * r;
+        sbuf_printf(o,
+                    "M%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f %.2fl%.2f "
+                    "%.2fl%.2f %.2fl%.2f %.2fz",
+                    x, y - a, b - a, -(b - a), a, a, -(b - a), b - a, b - a, b - a, -a, a, -(b - a), -(b - a),
+                    -(b - a), b - a, -a, -a, b - a, -(b - a), -(b - a), -(b - a), a, -a);
+    }
+    }
+}
+
 /* ------------------------------------------------------------------ axes */
 
 /* The 1-2-5 value at index i: ..., 0.1, 0.2, 0.5, 1, 2, 5, 10, ... (i = 3k + j <-> {1,2,5}[j] x 10^k) */
@@ -176,6 +213,7 @@ static void tick_label(char *buf, size_t size, const mlp_axis *a, double v) {
 #define PANEL_RIGHT 16.0
 #define CHAR_W 7.6
 #define LEGEND_ROW 18.0
+#define LEGEND_SIDE_MAX 250.0 /* a legend up to this wide sits beside the plot (labels of up to 27 characters) */
 
 static double legend_width(const mlp_svg_panel *p) {
     size_t longest = 0;
@@ -204,23 +242,86 @@ static void text_el(sbuf *o, double x, double y, const char *anchor, const char 
     sbuf_puts(o, "</text>\n");
 }
 
+/* The label of an entry cut into lines of at most `width` characters, broken after a space, '_', '-', '/' or ','
+ * when there is one in the second half of the line (run names are long words joined by those). Returns the
+ * number of lines; starts[k] and lens[k] give line k (at most max_lines; the rest are dropped). */
+static int wrap_label(const char *s, int width, int *starts, int *lens, int max_lines) {
+    int n = 0, pos = 0, len = (int)strlen(s);
+    if (width < 4) width = 4;
+    while (pos < len && n < max_lines) {
+        int take = len - pos;
+        if (take > width) {
+            take = width;
+            for (int k = width; k > width / 2; k--)
+                if (strchr(" _-/,", s[pos + k - 1])) {
+                    take = k;
+                    break;
+                }
+        }
+        starts[n] = pos;
+        lens[n++] = take;
+        pos += take;
+        while (pos < len && s[pos] == ' ') pos++;
+    }
+    if (n == 0) starts[0] = 0, lens[0] = 0, n = 1;
+    return n;
+}
+
+#define LEGEND_MAX_LINES 4
+#define LEGEND_SAMPLE 34.0 /* the line-and-marker sample before each label */
+
+/* One legend entry (sample + label lines) at (x, y) = the sample's centre line. */
+static void legend_entry(sbuf *o, const mlp_svg_series *se, int s, double x, double y, int chars) {
+    const char *da = dash_array(se->dash);
+    sbuf_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.2\"", x, y,
+                x + 28, y, mlp_svg_color(se->color));
+    if (da) sbuf_printf(o, " stroke-dasharray=\"%s\"", da);
+    sbuf_puts(o, "/>\n");
+    sbuf_printf(o, "<path fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"0.7\" d=\"", mlp_svg_color(se->color));
+    marker_path(o, s, x + 14, y);
+    sbuf_puts(o, "\"/>\n");
+    const char *label = se->label ? se->label : "";
+    int st[LEGEND_MAX_LINES], ln[LEGEND_MAX_LINES];
+    int nl = wrap_label(label, chars, st, ln, LEGEND_MAX_LINES);
+    for (int k = 0; k < nl; k++) {
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", ln[k], label + st[k]);
+        text_el(o, x + LEGEND_SAMPLE, y + 4 + LEGEND_ROW * k, "start", NULL, line);
+    }
+}
+
+/* A legend beside a plot: one entry per row from (x, y). */
 static void legend(sbuf *o, const mlp_svg_panel *p, double x, double y) {
     sbuf_puts(o, "<g class=\"legend\">\n");
-    for (int s = 0; s < p->n_series; s++) {
-        const mlp_svg_series *se = &p->series[s];
-        double yy = y + LEGEND_ROW * s;
-        const char *da = dash_array(se->dash);
-        sbuf_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.2\"", x,
-                    yy, x + 28, yy, mlp_svg_color(se->color));
-        if (da) sbuf_printf(o, " stroke-dasharray=\"%s\"", da);
-        sbuf_puts(o, "/>\n");
-        text_el(o, x + 34, yy + 4, "start", NULL, se->label ? se->label : "");
-    }
+    for (int s = 0; s < p->n_series; s++) legend_entry(o, &p->series[s], s, x, y + LEGEND_ROW * s, 1 << 20);
     sbuf_puts(o, "</g>\n");
 }
 
+/* A legend under the plots, within `width` pixels from x: entries in as many equal columns as the longest
+ * label allows, labels wrapped to the column. Returns its height; draws only when o is not NULL. */
+static double legend_below(sbuf *o, const mlp_svg_panel *p, double x, double y, double width) {
+    double entry_w = legend_width(p) + 12;
+    int cols = (int)(width / entry_w);
+    if (cols < 1) cols = 1;
+    if (cols > p->n_series) cols = p->n_series;
+    const double col_w = width / cols;
+    int chars = (int)((col_w - LEGEND_SAMPLE - 8) / CHAR_W);
+    double h = 0, row_h = 0;
+    if (o) sbuf_puts(o, "<g class=\"legend\">\n");
+    for (int s = 0; s < p->n_series; s++) {
+        int st[LEGEND_MAX_LINES], ln[LEGEND_MAX_LINES];
+        const char *label = p->series[s].label ? p->series[s].label : "";
+        int nl = wrap_label(label, chars, st, ln, LEGEND_MAX_LINES);
+        if (s % cols == 0) h += row_h, row_h = 0;
+        if (o) legend_entry(o, &p->series[s], s, x + (s % cols) * col_w, y + h + LEGEND_ROW / 2, chars);
+        if (LEGEND_ROW * nl > row_h) row_h = LEGEND_ROW * nl;
+    }
+    if (o) sbuf_puts(o, "</g>\n");
+    return h + row_h + 6;
+}
+
 static void draw_panel(sbuf *o, const mlp_svg_panel *p, const mlp_axis *ax, const mlp_axis *ay, double px, double py,
-                       int own_legend) {
+                       int own_legend /* 0 none (shared), 1 beside, 2 below */) {
     const double L = px + PLOT_LEFT, T = py + PANEL_TITLE_H, R = L + PLOT_W, B = T + PLOT_H;
     sbuf_puts(o, "<g class=\"panel\">\n");
     if (p->title && *p->title)
@@ -286,20 +387,33 @@ static void draw_panel(sbuf *o, const mlp_svg_panel *p, const mlp_axis *ax, cons
             sbuf_printf(o, "%s%.2f,%.2f", i ? " " : "", axis_map(ax, se->x ? se->x[i] : i + 1, L, R),
                         axis_map(ay, se->y[i], B, T));
         sbuf_puts(o, "\"/>\n");
+    }
+    /* markers over every line: all points of short series; on long ones MARKS_PER_LINE evenly spaced points,
+     * shifted by a fraction of the spacing per series so that coinciding lines show all their markers */
+    for (int s = 0; s < p->n_series; s++) {
+        const mlp_svg_series *se = &p->series[s];
+        sbuf_printf(o, "<path class=\"markers\" fill=\"%s\" stroke=\"#ffffff\" stroke-width=\"0.7\" d=\"",
+                    mlp_svg_color(se->color));
         if (se->n <= 25) {
-            sbuf_printf(o, "<g class=\"markers\" fill=\"%s\">\n", mlp_svg_color(se->color));
             for (int i = 0; i < se->n; i++)
-                sbuf_printf(o, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.6\"/>\n",
-                            axis_map(ax, se->x ? se->x[i] : i + 1, L, R), axis_map(ay, se->y[i], B, T));
-            sbuf_puts(o, "</g>\n");
+                marker_path(o, s, axis_map(ax, se->x ? se->x[i] : i + 1, L, R), axis_map(ay, se->y[i], B, T));
+        } else {
+            const double gap = (double)(se->n - 1) / MARKS_PER_LINE;
+            for (int j = 0; j < MARKS_PER_LINE; j++) {
+                int i = (int)lround((j + (s + 0.5) / p->n_series) * gap);
+                if (i >= se->n) i = se->n - 1;
+                marker_path(o, s, axis_map(ax, se->x ? se->x[i] : i + 1, L, R), axis_map(ay, se->y[i], B, T));
+            }
         }
+        sbuf_puts(o, "\"/>\n");
     }
     /* the frame last, so lines at the edges do not hide it */
     sbuf_printf(o,
                 "<rect class=\"plot-area\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                 "stroke=\"#444444\" stroke-width=\"1\"/>\n",
                 L, T, PLOT_W, PLOT_H);
-    if (own_legend) legend(o, p, R + 14, T + 8);
+    if (own_legend == 1) legend(o, p, R + 14, T + 8);
+    if (own_legend == 2) legend_below(o, p, L, B + PLOT_BOTTOM, PLOT_W + PANEL_RIGHT);
     sbuf_puts(o, "</g>\n");
 }
 
@@ -349,38 +463,53 @@ mlp_status mlp_svg_render(sbuf *o, const mlp_svg_figure *fig, mlp_error *err) {
         double w = legend_width(&fig->panels[k]);
         if (w > leg_w) leg_w = w;
     }
-    const double panel_w = PLOT_LEFT + PLOT_W + PANEL_RIGHT + (shared ? 0 : leg_w);
+    /* A legend wider than LEGEND_SIDE_MAX goes under the plots instead of beside them: the plot areas keep
+     * their size and the figure its width whatever the labels' length, so a viewer that scales the figure
+     * to its page never shrinks the plots for a long run name. */
+    const int below = leg_w > LEGEND_SIDE_MAX;
+    const double panel_w = PLOT_LEFT + PLOT_W + PANEL_RIGHT + (shared || below ? 0 : leg_w);
     const double panel_h = PANEL_TITLE_H + PLOT_H + PLOT_BOTTOM;
     double ph = panel_h;
     for (int k = 0; k < np && !shared; k++) {
-        double need = PANEL_TITLE_H + 8 + LEGEND_ROW * fig->panels[k].n_series + 8;
+        double need = below ? panel_h + legend_below(NULL, &fig->panels[k], 0, 0, panel_w - PLOT_LEFT)
+                            : PANEL_TITLE_H + 8 + LEGEND_ROW * fig->panels[k].n_series + 8;
         if (need > ph) ph = need;
     }
     const double top = fig->title && *fig->title ? FIG_TITLE_H : 8;
-    const double W = 10 + cols * panel_w + (shared ? leg_w + 10 : 0);
-    const double H = top + rows * ph + 6;
+    const double W = 10 + cols * panel_w + (shared && !below ? leg_w + 10 : 0) + (below ? 10 : 0);
+    const double shared_below_h = shared && below ? legend_below(NULL, &fig->panels[0], 0, 0, W - 20 - PLOT_LEFT) : 0;
+    const double H = top + rows * ph + 6 + shared_below_h;
 
-    sbuf_printf(
-        o,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
-        "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
-        W, H, W, H);
-    if (fig->title) {
-        sbuf_puts(o, "<title>");
-        mlp_xml_escape(o, fig->title);
-        sbuf_puts(o, "</title>\n");
-    }
-    sbuf_printf(o, "<rect class=\"background\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", W,
-                H);
+    mlp_svg_begin(o, W, H, fig->title);
     if (fig->title && *fig->title)
         text_el(o, W / 2, 23, "middle", "font-size=\"16\" font-weight=\"bold\" fill=\"#111111\"", fig->title);
     for (int k = 0; k < np; k++) {
         double px = 10 + (k % cols) * panel_w, py = top + (k / cols) * ph;
-        draw_panel(o, &fig->panels[k], &ax[k], &ay[k], px, py, !shared);
+        draw_panel(o, &fig->panels[k], &ax[k], &ay[k], px, py, shared ? 0 : below ? 2 : 1);
     }
-    if (shared) legend(o, &fig->panels[0], 10 + cols * panel_w + 4, top + PANEL_TITLE_H + 8);
+    if (shared && !below) legend(o, &fig->panels[0], 10 + cols * panel_w + 4, top + PANEL_TITLE_H + 8);
+    if (shared && below) legend_below(o, &fig->panels[0], 10 + PLOT_LEFT, top + rows * ph, W - 20 - PLOT_LEFT);
     sbuf_puts(o, "</svg>\n");
     if (o->oom) return mlp_fail(err, MLP_ERR_NOMEM, "svg: out of memory");
     return MLP_OK;
+}
+
+void mlp_svg_begin(sbuf *o, double W, double H, const char *title) {
+    sbuf_printf(o,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+                "version=\"1.1\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+                "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n",
+                W, H, W, H);
+    if (title) {
+        sbuf_puts(o, "<title>");
+        mlp_xml_escape(o, title);
+        sbuf_puts(o, "</title>\n");
+    }
+    sbuf_printf(o, "<rect class=\"background\" x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#ffffff\"/>\n", W,
+                H);
+}
+
+void mlp_svg_text(sbuf *o, double x, double y, const char *anchor, const char *extra, const char *s) {
+    text_el(o, x, y, anchor, extra, s);
 }
