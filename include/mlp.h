@@ -131,7 +131,7 @@ mlp_loss_cfg mlp_loss_default(mlp_loss kind); /* the reference's constants */
  * *n_correct (if not NULL) receives the number of rows whose argmax logit equals the label
  * (first maximum on ties). Stable for any finite logits (tested at +-1000).
  */
-double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
+double mlp_loss_eval(const mlp_loss_cfg *cfg, const float *logits, const int32_t *labels, int N, int K,
                      float *dlogits, float grad_scale, int *n_correct);
 /* Same, in double precision, one row: the test oracle. Returns E_n, fills dx[K] with dE_n/dx. */
 double mlp_loss_ref(const mlp_loss_cfg *cfg, const double *x, int label, int K, double *dx);
@@ -164,26 +164,34 @@ typedef struct mlp_scaling {
 mlp_scaling mlp_scaling_default(void);
 
 typedef struct mlp_dataset {
-    int n;         /* number of images */
-    int rows, cols;
-    int dim;       /* rows * cols */
+    int n;         /* number of examples (images, rows of a table) */
+    int rows, cols; /* the shape of one example: an image's rows and columns; a row of features is 1 x dim */
+    int dim;       /* rows * cols: the network's inputs */
     float *x;      /* [n x dim], scaled */
-    uint8_t *y;    /* [n] labels in 0..9 */
+    int32_t *y;    /* [n] labels, class indices 0..classes-1 */
+    int classes;   /* the number of classes (IDX: the largest label + 1; CSV, NPY: the distinct labels) */
+    char **class_names; /* [classes] names of the classes (CSV and NPY labels as written), or NULL: the classes are
+                         * their indices. One allocation (pointers, then the strings), freed by mlp_dataset_free */
 } mlp_dataset;
 
-/* Parse IDX files from memory (the raw, uncompressed bytes). Validates magic, dimension count, sizes
- * against the buffer length (with overflow checks) and labels <= 9. *pixels ([n x rows x cols] bytes)
- * and *labels ([n] bytes) are malloc'ed: free() them. MLP_ERR_FORMAT names the first bad field. */
+/* Parse IDX files from memory (the raw, uncompressed bytes). Images: unsigned bytes, 3 dimensions [n x rows x
+ * cols] (magic 0x00000803) or 2 [n x d] (0x00000802, returned as rows 1, cols d). Labels: 1 dimension of
+ * unsigned bytes (0x00000801) or big-endian int32 (0x00000c01), each 0..2^20-1. Validates magic, dimension
+ * count, sizes against the buffer length (with overflow checks) and label values. *pixels ([n x rows x cols]
+ * bytes) and *labels ([n] int32) are malloc'ed: free() them; *classes (if not NULL) = the largest label + 1.
+ * MLP_ERR_FORMAT names the first bad field. */
 mlp_status mlp_idx_parse_images(const uint8_t *buf, size_t len, uint8_t **pixels, int *n, int *rows,
                                  int *cols, mlp_error *err);
-mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, uint8_t **labels, int *n, mlp_error *err);
+mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, int32_t **labels, int *n, int *classes,
+                                 mlp_error *err);
 /* Read a whole file, gunzipping it when it starts with the gzip magic. *out is malloc'ed (free() it),
  * *len its length. More than max_len bytes (after decompression) is MLP_ERR_FORMAT; a missing or
  * unreadable file MLP_ERR_IO. */
 mlp_status mlp_read_file(const char *path, uint8_t **out, size_t *len, size_t max_len, mlp_error *err);
 
 /* Load an images file and a labels file (raw or .gz), check the counts match, scale to float:
- * x = (p - s.offset) * s.scale. Allocates ds->x and ds->y: release with mlp_dataset_free. */
+ * x = (p - s.offset) * s.scale; ds->classes = the largest label + 1. Allocates ds->x and ds->y: release with
+ * mlp_dataset_free. */
 mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const char *labels_path,
                                 mlp_scaling s, mlp_error *err);
 /* Load train and test sets from dir, which holds train-images-idx3-ubyte, train-labels-idx1-ubyte,
@@ -191,7 +199,14 @@ mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const 
  * (not loaded). On failure both are left empty; on success free each with mlp_dataset_free. */
 mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const char *dir, mlp_scaling s,
                                 mlp_error *err);
-void mlp_dataset_free(mlp_dataset *ds); /* frees x and y, zeroes *ds; NULL is a no-op */
+void mlp_dataset_free(mlp_dataset *ds); /* frees x, y and class_names, zeroes *ds; NULL is a no-op */
+/* The name of class k (ds->class_names[k]), or NULL when the dataset has no names or k is out of range. */
+const char *mlp_dataset_class_name(const mlp_dataset *ds, int k);
+/* Make a test set's labels those of its training set: with class names (either side), test class "b" becomes the
+ * training class named "b" (a class without a name is named by its index); without, the indices must be training
+ * classes. MLP_ERR_FORMAT, naming up to eight of them, for labels the training set does not have, and for another
+ * number of features. On success test->classes = train->classes and test->class_names is NULL. */
+mlp_status mlp_dataset_match(mlp_dataset *test, const mlp_dataset *train, mlp_error *err);
 
 /* Read a grayscale PGM (P2 or P5, maxval <= 65535) into a malloc'ed [h x w] array of values scaled to
  * 0..255: v' = (255 v + maxval/2) / maxval. free() *pixels. See also mlp_image_read (PNG or PGM). */

@@ -58,7 +58,7 @@ static void small_net(mlp_net *net, mlp_kernels k) {
 }
 
 static const float X[6 * 3] = {0.5f, -1, 0.25f, 1, 0.5f, -0.5f, -0.25f, 0.75f, 1, 0, -1, 0.5f, 0.3f, 0.3f, -0.9f, 1, 1, 1};
-static const uint8_t Y[6] = {0, 1, 2, 1, 0, 2};
+static const int32_t Y[6] = {0, 1, 2, 1, 0, 2};
 
 /* The forward pass by hand (double): a = tanh(W x + b) r per hidden layer, r = keep / (1 - p). */
 static void forward_by_hand(const mlp_net *net, const mlp_dropout *d, int row, double *logits) {
@@ -135,7 +135,7 @@ TEST(dropout_forward_by_hand_and_gradient) {
         for (int k = 0; k < 3; k++) CHECK_NEAR(plain[r * 3 + k], want[k], 1e-5);
     }
     mlp_net_forward_train(&net, X, 6, &d);
-    mlp_dataset ds = {6, 1, 3, 3, (float *)X, (uint8_t *)Y};
+    mlp_dataset ds = {6, 1, 3, 3, (float *)X, (int32_t *)Y, 3, NULL};
     double l1, a1, l2, a2;
     mlp_error err;
     CHECK(mlp_evaluate(&net, &lc, &ds, &l1, &a1, NULL, &err) == MLP_OK);
@@ -155,9 +155,9 @@ static void toy_set(mlp_dataset *ds, int n, int d, uint64_t seed, int sparse) {
     ds->rows = 1;
     ds->cols = ds->dim = d;
     ds->x = malloc(sizeof(float) * (size_t)n * d);
-    ds->y = malloc((size_t)n);
+    ds->y = malloc((size_t)n * sizeof *ds->y);
     for (int i = 0; i < n; i++) {
-        ds->y[i] = (uint8_t)mlp_rng_below(&r, 10);
+        ds->y[i] = (int32_t)mlp_rng_below(&r, 10);
         for (int j = 0; j < d; j++) {
             float v = (float)(mlp_rng_uniform(&r) - 0.5);
             if (j % 10 == ds->y[i]) v += 1.0f;
@@ -212,7 +212,7 @@ static void unfused(mlp_net *net, const mlp_dataset *ds, const mlp_train_cfg *cf
     mlp_rng_seed(&sh, cfg->seed, 2);
     uint32_t *perm = malloc(sizeof(uint32_t) * (size_t)ds->n);
     float *xb = malloc(sizeof(float) * (size_t)cfg->batch * ds->dim), dl[25 * 10];
-    uint8_t yb[25];
+    int32_t yb[25];
     int64_t step = 0;
     for (int e = 1; e <= cfg->epochs; e++) {
         for (int i = 0; i < ds->n; i++) perm[i] = (uint32_t)i;
@@ -299,8 +299,8 @@ TEST(dropout_config_checks) {
     mlp_error err;
     CHECK(mlp_net_create(&net, &arch, 8, &err) == MLP_OK);
     static float x[8 * 4];
-    static uint8_t y[8];
-    mlp_dataset ds = {8, 1, 4, 4, x, y};
+    static int32_t y[8];
+    mlp_dataset ds = {8, 1, 4, 4, x, y, 10, NULL};
     const float bad[] = {1.0f, -0.1f, NAN};
     for (int i = 0; i < 3; i++) {
         mlp_train_cfg c = mlp_train_cfg_default();

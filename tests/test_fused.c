@@ -272,7 +272,7 @@ static const step_case step_cases[] = {
 };
 
 /* A net with random parameters and momentum; x, y random. */
-static void make_net(mlp_net *net, const step_case *c, mlp_kernels k, float *x, uint8_t *y) {
+static void make_net(mlp_net *net, const step_case *c, mlp_kernels k, float *x, int32_t *y) {
     mlp_arch arch;
     mlp_error err;
     CHECK(mlp_arch_parse(&arch, c->hidden, c->D, 10, c->act, &err) == MLP_OK);
@@ -282,11 +282,11 @@ static void make_net(mlp_net *net, const step_case *c, mlp_kernels k, float *x, 
     fz_fill(net->momentum, net->n_params, -0.1, 0.1);
     mlp_net_params_changed(net);
     fz_fill(x, (size_t)c->B * c->D, -1, 1);
-    for (int r = 0; r < c->B; r++) y[r] = (uint8_t)fz_uniform(0, 10);
+    for (int r = 0; r < c->B; r++) y[r] = (int32_t)fz_uniform(0, 10);
 }
 
 /* One fused step with `parts` simulated threads (each part of each phase in turn: the barriers). */
-static void fused_step(mlp_net *net, const step_case *c, const float *x, const uint8_t *y, int parts, float lr,
+static void fused_step(mlp_net *net, const step_case *c, const float *x, const int32_t *y, int parts, float lr,
                        float wd, float mom, double *loss_sum) {
     const int L = net->arch.n_layers, D = net->arch.width[0], H = net->arch.width[1];
     mlp_step s;
@@ -328,7 +328,7 @@ TEST(fused_step_equals_unfused_composition) {
         for (size_t ci = 0; ci < sizeof step_cases / sizeof step_cases[0]; ci++) {
             const step_case *c = &step_cases[ci];
             float *x = malloc(sizeof(float) * (size_t)c->B * c->D);
-            uint8_t y[64];
+            int32_t y[64];
             mlp_net ref, fused;
             fz_state = 100 + ci;
             make_net(&ref, c, k, x, y);
@@ -385,10 +385,10 @@ static void toy_set(mlp_dataset *ds, int n, int d, unsigned long long seed) {
     ds->rows = 1;
     ds->cols = ds->dim = d;
     ds->x = malloc(sizeof(float) * (size_t)n * d);
-    ds->y = malloc((size_t)n);
+    ds->y = malloc((size_t)n * sizeof *ds->y);
     fz_state = seed;
     for (int i = 0; i < n; i++) {
-        ds->y[i] = (uint8_t)(i % 10);
+        ds->y[i] = (int32_t)(i % 10);
         for (int j = 0; j < d; j++) /* learnable: a bump at the label's pixels */
             ds->x[(size_t)i * d + j] = (float)fz_uniform(-0.5, 0.5) + (j % 10 == ds->y[i] ? 1.0f : 0.0f);
     }
@@ -486,7 +486,7 @@ TEST(fused_trainer_equals_unfused_loop) {
         }
         mlp_loss_cfg lc = mlp_loss_default(MLP_LOSS_HINGE);
         float xb[20 * 33], dl[20 * 10];
-        uint8_t yb[20];
+        int32_t yb[20];
         double sum_loss = 0;
         for (int first = 0; first < tr.n; first += 20) {
             const int nb = tr.n - first < 20 ? tr.n - first : 20;
@@ -730,10 +730,10 @@ static void toy_sparse_set(mlp_dataset *ds, int n, int d, unsigned long long see
     ds->rows = 1;
     ds->cols = ds->dim = d;
     ds->x = malloc(sizeof(float) * (size_t)n * d);
-    ds->y = malloc((size_t)n);
+    ds->y = malloc((size_t)n * sizeof *ds->y);
     fz_state = seed;
     for (int i = 0; i < n; i++) {
-        ds->y[i] = (uint8_t)(i % 10);
+        ds->y[i] = (int32_t)(i % 10);
         for (int j = 0; j < d; j++) {
             float v = -0.5f;                                           /* background */
             if (j % 10 == ds->y[i] && fz_uniform(0, 1) < 0.7) v = 0.5f; /* the label's pixels */

@@ -104,10 +104,10 @@ static void expect_images_error(const bytes *b, const char *phrase) {
 }
 
 static void expect_labels_error(const bytes *b, const char *phrase) {
-    uint8_t *labels = (uint8_t *)&labels;
+    int32_t *labels = (int32_t *)&labels;
     int n = -1;
     mlp_error err = {MLP_OK, ""};
-    CHECK_INT(mlp_idx_parse_labels(b->data, b->len, &labels, &n, &err), MLP_ERR_FORMAT);
+    CHECK_INT(mlp_idx_parse_labels(b->data, b->len, &labels, &n, NULL, &err), MLP_ERR_FORMAT);
     CHECK(labels == NULL);
     CHECK_INT(n, 0);
     CHECK_CONTAINS(err.msg, phrase);
@@ -137,11 +137,12 @@ TEST(idx_parse_images_good) {
 
 TEST(idx_parse_labels_good) {
     bytes b = good_labels();
-    uint8_t *labels = NULL;
-    int n = 0;
+    int32_t *labels = NULL;
+    int n = 0, classes = 0;
     mlp_error err = {MLP_OK, ""};
-    CHECK_INT(mlp_idx_parse_labels(b.data, b.len, &labels, &n, &err), MLP_OK);
+    CHECK_INT(mlp_idx_parse_labels(b.data, b.len, &labels, &n, &classes, &err), MLP_OK);
     CHECK_INT(n, 3);
+    CHECK_INT(classes, 10); /* the largest label, 9, + 1 */
     CHECK(labels != NULL);
     if (labels) {
         CHECK_INT(labels[0], 7);
@@ -156,6 +157,7 @@ static void check_small_dataset(const mlp_dataset *ds) {
     CHECK_INT(ds->n, 3);
     CHECK_INT(ds->rows, 2);
     CHECK_INT(ds->cols, 3);
+    CHECK_INT(ds->classes, 10);
     CHECK_INT(ds->dim, 6);
     CHECK(ds->x != NULL && ds->y != NULL);
     if (!ds->x || !ds->y) return;
@@ -379,13 +381,56 @@ TEST(idx_huge_dims) {
     expect_labels_error(&l, "label count 4294967295 exceeds the limit");
 }
 
-TEST(idx_label_out_of_range) {
-    uint8_t bad[4] = {0, 9, 10, 3};
-    bytes l = labels_file(0x00000801, 4, bad, 4);
-    expect_labels_error(&l, "label 10 at index 2 is out of range (expected 0..9)");
-    uint8_t worse[2] = {255, 0};
-    l = labels_file(0x00000801, 2, worse, 2);
-    expect_labels_error(&l, "label 255 at index 0");
+/* Any byte is a label (class count = the largest + 1); int32 labels must be 0..2^20-1. */
+TEST(idx_label_range) {
+    uint8_t many[4] = {0, 46, 10, 3}; /* EMNIST balanced: 47 classes */
+    bytes l = labels_file(0x00000801, 4, many, 4);
+    int32_t *labels = NULL;
+    int n = 0, classes = 0;
+    mlp_error err = {MLP_OK, ""};
+    CHECK_INT(mlp_idx_parse_labels(l.data, l.len, &labels, &n, &classes, &err), MLP_OK);
+    CHECK_INT(classes, 47);
+    if (labels) CHECK_INT(labels[1], 46);
+    free(labels);
+    /* int32 labels, big-endian: 300 and 2 */
+    uint8_t wide[8] = {0, 0, 1, 44, 0, 0, 0, 2};
+    l = labels_file(0x00000C01, 2, wide, 8);
+    CHECK_INT(mlp_idx_parse_labels(l.data, l.len, &labels, &n, &classes, &err), MLP_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(classes, 301);
+    if (labels) CHECK_INT(labels[0], 300);
+    free(labels);
+    uint8_t negative[8] = {0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff};
+    l = labels_file(0x00000C01, 2, negative, 8);
+    expect_labels_error(&l, "label -1 at index 1 is out of range (expected 0..1048575)");
+    uint8_t huge[4] = {0, 0x10, 0, 0};
+    l = labels_file(0x00000C01, 1, huge, 4);
+    expect_labels_error(&l, "label 1048576 at index 0 is out of range");
+    l = labels_file(0x00000C01, 2, wide, 7);
+    expect_labels_error(&l, "truncated: header says 2 labels (8 bytes) but file has 7 bytes");
+}
+
+/* A 2-D images file [n x d] holds rows of d byte features: images of 1 x d. */
+TEST(idx_rows_file) {
+    bytes b = {{0}, 0};
+    put_be32(&b, 0x00000802);
+    put_be32(&b, 2);
+    put_be32(&b, 5);
+    const uint8_t vals[10] = {0, 1, 2, 3, 4, 250, 251, 252, 253, 255};
+    put_bytes(&b, vals, 10);
+    uint8_t *pixels = NULL;
+    int n = 0, rows = 0, cols = 0;
+    mlp_error err = {MLP_OK, ""};
+    CHECK_INT(mlp_idx_parse_images(b.data, b.len, &pixels, &n, &rows, &cols, &err), MLP_OK);
+    CHECK_INT(n, 2);
+    CHECK_INT(rows, 1);
+    CHECK_INT(cols, 5);
+    if (pixels) CHECK(memcmp(pixels, vals, 10) == 0);
+    free(pixels);
+    b.len--;
+    expect_images_error(&b, "truncated: header says 2 images of 1x5 (10 bytes) but file has 9 bytes after its 12-byte header");
+    b.len = 10;
+    expect_images_error(&b, "too short for an IDX images header (10 bytes, need 12)");
 }
 
 /* ---------------------------------------------------------------- loader errors */
@@ -404,8 +449,8 @@ TEST(idx_error_names_path) {
     CHECK_CONTAINS(err.msg, "bad magic 0x00000801");
 
     /* a broken labels file is named too */
-    uint8_t bad_labels[3] = {1, 12, 3};
-    bytes lb2 = labels_file(0x00000801, 3, bad_labels, 3);
+    uint8_t bad_labels[12] = {0, 0, 0, 1, 0x80, 0, 0, 0, 0, 0, 0, 3};
+    bytes lb2 = labels_file(0x00000C01, 3, bad_labels, 12);
     bytes im = good_images();
     write_raw(join(dir, "im"), &im);
     write_gz(join(dir, "lb2.gz"), &lb2);
@@ -413,7 +458,7 @@ TEST(idx_error_names_path) {
               MLP_ERR_FORMAT);
     CHECK(is_zeroed(&ds));
     CHECK_CONTAINS(err.msg, join(dir, "lb2.gz"));
-    CHECK_CONTAINS(err.msg, "label 12 at index 1");
+    CHECK_CONTAINS(err.msg, "label -2147483648 at index 1");
 }
 
 TEST(idx_count_mismatch) {
@@ -466,9 +511,9 @@ TEST(idx_load_dir) {
     write_raw(join(dir, "train-labels-idx1-ubyte"), &lb);
     write_gz(join(dir, "t10k-images-idx3-ubyte.gz"), &im);
     write_gz(join(dir, "t10k-labels-idx1-ubyte.gz"), &lb);
-    /* a raw file is preferred over its .gz: this .gz would fail (a label of 10) */
-    uint8_t bad[3] = {10, 10, 10};
-    bytes lb_bad = labels_file(0x00000801, 3, bad, 3);
+    /* a raw file is preferred over its .gz: this .gz would fail (labels of another count) */
+    uint8_t bad[4] = {1, 1, 1, 1};
+    bytes lb_bad = labels_file(0x00000801, 4, bad, 4);
     write_gz(join(dir, "train-labels-idx1-ubyte.gz"), &lb_bad);
 
     mlp_dataset train, test;

@@ -25,11 +25,11 @@ static void make_data(mlp_dataset *ds, uint64_t seed) {
     ds->cols = 5;
     ds->dim = DIM;
     ds->x = malloc(sizeof(float) * N_ROWS * DIM);
-    ds->y = malloc(N_ROWS);
+    ds->y = malloc(N_ROWS * sizeof *ds->y);
     mlp_rng r;
     mlp_rng_seed(&r, seed, 7);
     for (int i = 0; i < N_ROWS; i++) {
-        ds->y[i] = (uint8_t)mlp_rng_below(&r, 10);
+        ds->y[i] = (int32_t)mlp_rng_below(&r, 10);
         /* inputs that carry the label, plus noise: a learnable problem */
         for (int k = 0; k < DIM; k++)
             ds->x[i * DIM + k] = (float)(mlp_rng_uniform(&r) - 0.5 + (k % 10 == ds->y[i] ? 2.0 : 0.0));

@@ -11,7 +11,7 @@
 
 /* Mean loss over n rows of the network with parameters p (layout of net), computed in double with
  * the scalar reference activation and loss. */
-static double ref_loss(const mlp_net *net, const double *p, const float *x, const uint8_t *y, int n,
+static double ref_loss(const mlp_net *net, const double *p, const float *x, const int32_t *y, int n,
                        const mlp_loss_cfg *lc) {
     const mlp_arch *A = &net->arch;
     const int L = A->n_layers;
@@ -59,9 +59,9 @@ static double grad_check(mlp_act act, mlp_loss loss, const char *hidden, double 
     fill_random(net.params, net.n_params, weight_scale, &rng);
     mlp_net_params_changed(&net);
     float x[4 * 6];
-    uint8_t y[4];
+    int32_t y[4];
     fill_random(x, sizeof x / sizeof *x, input_scale, &rng);
-    for (int r = 0; r < N; r++) y[r] = (uint8_t)mlp_rng_below(&rng, K);
+    for (int r = 0; r < N; r++) y[r] = (int32_t)mlp_rng_below(&rng, K);
 
     mlp_loss_cfg lc = mlp_loss_default(loss);
     if (loss == MLP_LOSS_HINGE) lc.hinge_margin = 0.7f; /* keep some terms inactive */
@@ -127,7 +127,7 @@ TEST(net_gradcheck_tied_logits) {
         memset(net.params + net.w_off[1], 0, sizeof(float) * (net.n_params - net.w_off[1]));
         mlp_net_params_changed(&net);
         float x[12];
-        uint8_t y[3] = {0, 4, 9};
+        int32_t y[3] = {0, 4, 9};
         fill_random(x, 12, 1.0, &rng);
         mlp_loss_cfg lc = mlp_loss_default((mlp_loss)l);
         const float *logits = mlp_net_forward(&net, x, N);
@@ -179,7 +179,7 @@ TEST(net_layout_and_forward_match_reference) {
     mlp_net_params_changed(&net);
 
     float x[7 * 784];
-    uint8_t y[7] = {0};
+    int32_t y[7] = {0};
     fill_random(x, 7 * 784, 0.3, &rng);
     mlp_loss_cfg lc = mlp_loss_default(MLP_LOSS_MSE);
     for (int k = MLP_KERNELS_PORTABLE; k < MLP_KERNELS_COUNT; k++) {
@@ -265,9 +265,9 @@ static void toy_dataset(mlp_dataset *ds, int n, int d, mlp_rng *rng) {
     ds->rows = 1;
     ds->cols = ds->dim = d;
     ds->x = malloc(sizeof(float) * (size_t)n * d);
-    ds->y = malloc((size_t)n);
+    ds->y = malloc((size_t)n * sizeof *ds->y);
     fill_random(ds->x, (size_t)n * d, 0.5, rng);
-    for (int i = 0; i < n; i++) ds->y[i] = (uint8_t)(i % 10);
+    for (int i = 0; i < n; i++) ds->y[i] = (int32_t)(i % 10);
 }
 
 /*

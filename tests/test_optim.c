@@ -177,8 +177,8 @@ TEST(optim_names_and_config_checks) {
     mlp_error err;
     CHECK(mlp_net_create(&net, &arch, 8, &err) == MLP_OK);
     static float x[8 * 4];
-    static uint8_t y[8];
-    mlp_dataset ds = {8, 1, 4, 4, x, y};
+    static int32_t y[8];
+    mlp_dataset ds = {8, 1, 4, 4, x, y, 10, NULL};
     const char *want[] = {"Nesterov", "beta1", "beta2", "eps", "warm-up", "step schedule every", "factor",
                           "final learning rate", "unknown optimizer"};
     for (int i = 0; i < 9; i++) {
@@ -264,9 +264,9 @@ TEST(optim_matches_torch_optim) {
     mlp_rng_seed(&r, 11, 5);
     mlp_arch arch = {2, {TT_D, TT_H, TT_K}, MLP_ACT_TANH};
     float x[TT_N * TT_D];
-    uint8_t y[TT_N];
+    int32_t y[TT_N];
     fill(x, TT_N * TT_D, -1, 1, &r);
-    for (int i = 0; i < TT_N; i++) y[i] = (uint8_t)(i % TT_K);
+    for (int i = 0; i < TT_N; i++) y[i] = (int32_t)(i % TT_K);
     mlp_net net;
     mlp_error err;
     CHECK(mlp_net_create(&net, &arch, TT_N, &err) == MLP_OK);
@@ -357,9 +357,9 @@ static void toy_set(mlp_dataset *ds, int n, int d, uint64_t seed, int sparse) {
     ds->rows = 1;
     ds->cols = ds->dim = d;
     ds->x = malloc(sizeof(float) * (size_t)n * d);
-    ds->y = malloc((size_t)n);
+    ds->y = malloc((size_t)n * sizeof *ds->y);
     for (int i = 0; i < n; i++) {
-        ds->y[i] = (uint8_t)mlp_rng_below(&r, 10);
+        ds->y[i] = (int32_t)mlp_rng_below(&r, 10);
         for (int j = 0; j < d; j++) {
             float v = (float)(mlp_rng_uniform(&r) - 0.5);
             if (j % 10 == ds->y[i]) v += 1.0f; /* learnable */

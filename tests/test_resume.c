@@ -35,7 +35,7 @@
 typedef struct problem {
     mlp_dataset train, test;
     float x[(SN + STEST) * SDIM];
-    uint8_t y[SN + STEST];
+    int32_t y[SN + STEST];
 } problem;
 
 /* Labels from a fixed rule of the inputs, so training makes progress and the metrics move. */
@@ -50,10 +50,10 @@ static void problem_init(problem *p, int variant) {
             p->x[i * SDIM + j] = v;
             if (j < 10 && v > best) best = v, label = j;
         }
-        p->y[i] = (uint8_t)label;
+        p->y[i] = (int32_t)label;
     }
-    p->train = (mlp_dataset){SN, 4, 5, SDIM, p->x, p->y};
-    p->test = (mlp_dataset){STEST, 4, 5, SDIM, p->x + SN * SDIM, p->y + SN};
+    p->train = (mlp_dataset){SN, 4, 5, SDIM, p->x, p->y, 10, NULL};
+    p->test = (mlp_dataset){STEST, 4, 5, SDIM, p->x + SN * SDIM, p->y + SN, 10, NULL};
 }
 
 /* The update rule of the runs: 0 the reference's SGD; 1 Adam with a warm-up and a cosine schedule; 2 AdamW with
@@ -388,7 +388,7 @@ TEST(resume_refuses_another_runs_checkpoint) {
     problem *p = malloc(sizeof *p), *q = malloc(sizeof *q);
     problem_init(p, 0);
     problem_init(q, 0);
-    q->y[17] = (uint8_t)((q->y[17] + 1) % 10); /* one label differs */
+    q->y[17] = (int32_t)((q->y[17] + 1) % 10); /* one label differs */
     char path[700];
     snprintf(path, sizeof path, "%s/ck.safetensors", check_tmpdir());
     good_checkpoint(p, path);

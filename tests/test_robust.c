@@ -223,10 +223,10 @@ TEST(robust_cli_broken_files_exit_1) {
                    6 2 dimensions, 7 dims overflow, 8 gzip cut short, 9 empty, 10 huge count */
         const char *phrase;
     } cases[] = {
-        {"bad magic", IMAGES, 0, 1, "bad magic 0x00000802, expected 0x00000803"},
+        {"bad magic", IMAGES, 0, 1, "bad magic 0x00000804, expected 0x00000803"},
         {"truncated images", IMAGES, 0, 2, "truncated: header says 200 images of 8x8"},
         {"trailing byte", IMAGES, 0, 3, "1 trailing bytes after the 200 images"},
-        {"label out of range", LABELS, 0, 4, "label 10 at index 3 is out of range (expected 0..9)"},
+        {"int32 labels cut short", LABELS, 0, 4, "truncated: header says 200 labels (800 bytes)"},
         {"count mismatch", LABELS, 0, 5, "has 200 images but"},
         {"labels file as images", IMAGES, 0, 6, "this is an IDX labels file"},
         {"huge dimensions", IMAGES, 0, 7, "exceeds the limit"},
@@ -244,10 +244,10 @@ TEST(robust_cli_broken_files_exit_1) {
         size_t len = images ? ni : nl;
         memcpy(buf, images ? img : lab, len);
         switch (cases[i].op) {
-        case 1: buf[3] = 2; break;
+        case 1: buf[3] = 4; break;
         case 2: len -= 10; break;
         case 3: buf[len++] = 0; break;
-        case 4: buf[8 + 3] = 10; break;
+        case 4: buf[2] = 0x0C; break; /* int32 labels: 4 bytes each */
         case 5: buf[7] = 199, len--; break;
         case 6: memcpy(buf, lab, nl), len = nl; break;
         case 7: buf[10] = 0xff, buf[14] = 0xff; break;
@@ -748,7 +748,7 @@ TEST(robust_eval_any_class_count) {
     int conf[25];
     double loss, acc;
     CHECK_INT(mlp_evaluate(&net, &meta.loss, &test, &loss, &acc, conf, &err), MLP_ERR_ARG);
-    CHECK_CONTAINS(err.msg, "label 5 of image 5");
+    CHECK_CONTAINS(err.msg, "label 5 of example 5 is not a class of the network (0..4)");
     mlp_dataset_free(&test);
     /* on labels 0..4 it evaluates: a 5 x 5 matrix whose rows hold each class's 10 images */
     CHECK(mlp_dataset_load_dir(NULL, &test, data5, meta.scaling, &err) == MLP_OK);

@@ -44,10 +44,10 @@ static void check_model_fits_data(const char *model, const mlp_net *net, const m
             model, net->arch.width[0]);
     }
     for (int i = 0; i < ds->n; i++)
-        if (ds->y[i] >= K) {
+        if (ds->y[i] < 0 || ds->y[i] >= K) {
             split_file(file, sizeof file, dir, "t10k-labels-idx1-ubyte");
             die("%s: label %d at index %d, but the model %s has %d classes (0..%d): it was not trained on this data",
-                file, ds->y[i], i, model, K, K - 1);
+                file, (int)ds->y[i], i, model, K, K - 1);
         }
 }
 

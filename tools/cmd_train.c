@@ -273,7 +273,7 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     sbuf_printf(b, ",\n  \"focal_gamma\": ");
     json_sbuf_float(b, c->loss.focal_gamma);
     sbuf_printf(b, ",\n  \"focal_alpha\": [");
-    for (int k = 0; k < 10; k++) {
+    for (int k = 0; k < arch->width[arch->n_layers] && k < MLP_MAX_CLASSES; k++) {
         if (k) sbuf_puts(b, ", ");
         json_sbuf_float(b, c->loss.focal_alpha[k]);
     }
@@ -435,8 +435,9 @@ static void load_run_config(train_opts *t, const char *dir) {
     t->cfg.loss.hinge_margin = cfg_float(&r, "hinge_margin", 0, 1e6);
     t->cfg.loss.focal_gamma = cfg_float(&r, "focal_gamma", 0, 100);
     const json_value *alpha = cfg_get(&r, "focal_alpha", JSON_ARRAY);
-    if (json_count(alpha) != 10) die("%s: \"focal_alpha\" must hold 10 numbers", path);
-    for (size_t k = 0; k < 10; k++) t->cfg.loss.focal_alpha[k] = cfg_float_at(&r, json_at(alpha, k), "focal_alpha", 0, 1e30);
+    if (json_count(alpha) < 2 || json_count(alpha) > MLP_MAX_CLASSES)
+        die("%s: \"focal_alpha\" must hold one number per class", path);
+    for (size_t k = 0; k < json_count(alpha); k++) t->cfg.loss.focal_alpha[k] = cfg_float_at(&r, json_at(alpha, k), "focal_alpha", 0, 1e30);
     const char *red = cfg_string(&r, "grad_reduction");
     if (!strcmp(red, "sum")) t->cfg.reduction = MLP_GRAD_SUM;
     else if (!strcmp(red, "mean")) t->cfg.reduction = MLP_GRAD_MEAN;
@@ -735,7 +736,7 @@ static int train_other_rank(train_opts *t) {
     if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_data(&err, t->dataset, dir);
     mlp_arch arch;
     mlp_net net;
-    if (mlp_arch_parse(&arch, t->hidden, train.dim, 10, t->act, &err)) die_err(&err);
+    if (mlp_arch_parse(&arch, t->hidden, train.dim, train.classes, t->act, &err)) die_err(&err);
     if (mlp_net_create(&net, &arch, t->cfg.batch > 1000 ? t->cfg.batch : 1000, &err)) die_err(&err);
     net.input_sparse = 0; /* the sharded step is dense, and this rank does not evaluate */
     if (mlp_net_set_exec(&net, t->threads, t->kernels, &err)) die_err(&err);
@@ -768,6 +769,31 @@ static int train_other_rank(train_opts *t) {
 }
 
 /* ------------------------------------------------------------------ the command */
+
+/* The classes the training set defines (its largest label + 1) must be at least two, and every test label one of
+ * them: a label the network cannot output is refused before any work, naming it. */
+static void check_classes(const mlp_dataset *train, const mlp_dataset *test, const char *where) {
+    if (train->classes < 2)
+        die("%s: the training set holds only one class (label %d); a classifier needs at least two", where,
+            train->n > 0 ? (int)train->y[0] : 0);
+    if (train->classes > MLP_MAX_CLASSES)
+        die("%s: %d classes; model files hold at most %d for now", where, train->classes, MLP_MAX_CLASSES);
+    if (!test || test->classes <= train->classes) return;
+    int shown = 0, first = -1;
+    char list[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < test->n; i++)
+        if (test->y[i] >= train->classes) {
+            if (first < 0) first = i;
+            int seen = shown >= 8; /* each unseen label once, in order of appearance, the first eight */
+            for (int j = first; j < i && !seen; j++) seen = test->y[j] == test->y[i];
+            if (!seen && shown < 8 && used < sizeof list - 16)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%d", shown++ ? ", " : "", (int)test->y[i]);
+        }
+    die("%s: the test set has labels the training set does not (%s; the first at test example %d): the network "
+        "has classes 0..%d only",
+        where, list, first, train->classes - 1);
+}
 
 int cmd_train(int argc, char **argv) {
     train_opts t;
@@ -821,8 +847,9 @@ int cmd_train(int argc, char **argv) {
         die_usage("--batch %d is larger than the training set (%d images); choose 1..%d", t.cfg.batch, train.n,
                   train.n);
 
+    check_classes(&train, &test, dir);
     mlp_arch arch;
-    if (mlp_arch_parse(&arch, t.hidden, train.dim, 10, t.act, &err)) die_usage("--hidden: %s", err.msg);
+    if (mlp_arch_parse(&arch, t.hidden, train.dim, train.classes, t.act, &err)) die_usage("--hidden: %s", err.msg);
     char ckpt[4200] = "";
     if (t.resume) path_in(ckpt, sizeof ckpt, out, CHECKPOINT_FILE);
     const int from_checkpoint = t.resume && file_exists(ckpt);

@@ -40,9 +40,9 @@ static float *alloc_floats(size_t n) {
 mlp_status mlp_arch_parse(mlp_arch *arch, const char *hidden, int inputs, int classes, mlp_act act,
                           mlp_error *err) {
     memset(arch, 0, sizeof *arch);
-    if (inputs < 1 || classes < 2 || classes > MLP_MAX_CLASSES)
-        return mlp_fail(err, MLP_ERR_ARG, "network needs >= 1 input and 2..%d classes (got %d, %d)",
-                        MLP_MAX_CLASSES, inputs, classes);
+    if (inputs < 1 || inputs > (1 << 20) || classes < 2 || classes > (1 << 20))
+        return mlp_fail(err, MLP_ERR_ARG, "network needs 1..%d inputs and 2..%d classes (got %d, %d)", 1 << 20,
+                        1 << 20, inputs, classes);
     if ((unsigned)act >= MLP_ACT_COUNT) return mlp_fail(err, MLP_ERR_ARG, "unknown activation %d", (int)act);
     arch->act = act;
     arch->width[0] = inputs;
@@ -89,9 +89,6 @@ static mlp_status check_arch(const mlp_arch *arch, int max_batch, mlp_error *err
         if (arch->width[l] < 1 || arch->width[l] > (1 << 20))
             return mlp_fail(err, MLP_ERR_ARG, "layer width %d (index %d) out of range 1..%d", arch->width[l], l,
                             1 << 20);
-    if (arch->width[arch->n_layers] > MLP_MAX_CLASSES)
-        return mlp_fail(err, MLP_ERR_ARG, "%d output classes: at most %d supported", arch->width[arch->n_layers],
-                        MLP_MAX_CLASSES);
     if ((unsigned)arch->act >= MLP_ACT_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown activation %d", (int)arch->act);
     if (max_batch < 1 || max_batch > (1 << 20))
@@ -384,7 +381,7 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
 
 /* ------------------------------------------------------------------ the reference training step (step.h) */
 
-double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
+double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const int32_t *y, int n,
                          float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct,
                          const mlp_dropout *drop) {
     const float *logits = mlp_net_forward_train(net, x, n, drop);

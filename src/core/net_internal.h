@@ -42,7 +42,7 @@ void mlp_column_sums(float *S, const float *wt, int D, int H);
 int mlp_net_row_threads(const mlp_net *net, int n);
 
 /* Per-row losses (E_n, the values mlp_loss_eval adds up in row order), argmax hits and scaled gradients. */
-void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const uint8_t *labels, int N, int K,
+void mlp_loss_rows(const mlp_loss_cfg *cfg, const float *logits, const int32_t *labels, int N, int K,
                    float *dlogits, float grad_scale, double *row_loss, unsigned char *row_ok);
 /* A batch's totals from its rows, in row order: returns sum_r row_loss[r] (from 0.0), *correct = sum_r row_ok[r]. */
 double mlp_rows_sum(const double *row_loss, const unsigned char *row_ok, int n, int *correct);

@@ -16,7 +16,7 @@
  *                        order, mlp_rows_sum) and the count of right predictions in *correct.
  *   mlp_step_ref_update  the update rule of the training configuration on every parameter at rate lr, update
  *                        number `step` (1, 2, ...) (mlp_optim_step; plain SGD is mlp_sgd_step). */
-double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const uint8_t *y, int n,
+double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const int32_t *y, int n,
                          float grad_scale, float *dlogits, double *row_loss, unsigned char *row_ok, int *correct,
                          const mlp_dropout *drop);
 void mlp_step_ref_update(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step);
@@ -50,7 +50,7 @@ typedef struct mlp_step_sparse {
 typedef struct mlp_step {
     const float *x;        /* batch [nb x width0] (dense first layer) */
     mlp_step_sparse *sp;   /* or the sparse first layer (then x is not used) */
-    const uint8_t *y;      /* labels [nb] */
+    const int32_t *y;      /* labels [nb] */
     int nb;
     float *a0;             /* layer 0's activations [batch x width1] (hidden layer 0 only) */
     float *d[MLP_MAX_LAYERS];  /* f'(u_l) [batch x width_{l+1}], hidden layers */
@@ -87,7 +87,7 @@ struct train_sparse; /* train.c: the training set compressed for the sparse firs
 struct mlp_trainer_ws {
     uint32_t *perm;
     float *xbatch, *dlogits;
-    uint8_t *ybatch;
+    int32_t *ybatch;
     struct train_sparse *sparse; /* or NULL (dense first layer, see mlp_net.input_sparse) */
     /* data parallelism (mlp_trainer_set_shards) */
     int shard_index, shard_count;

@@ -55,7 +55,7 @@ mlp_train_cfg mlp_train_cfg_default(void) {
 static mlp_status check_labels(const mlp_dataset *ds, int K, const char *what, mlp_error *err) {
     if (!ds->y) return mlp_fail(err, MLP_ERR_ARG, "the %s set has no labels", what);
     for (int i = 0; i < ds->n; i++)
-        if (ds->y[i] >= K)
+        if (ds->y[i] < 0 || ds->y[i] >= K)
             return mlp_fail(err, MLP_ERR_ARG, "%s example %d has label %d; the network's %d outputs need labels 0..%d",
                             what, i, (int)ds->y[i], K, K - 1);
     return MLP_OK;
@@ -135,7 +135,7 @@ static size_t scratch_round(size_t n) { return (n + SCRATCH_ALIGN - 1) / SCRATCH
 
 typedef struct scratch {
     float *x[2];
-    uint8_t *y[2];
+    int32_t *y[2];
     float *a0[2];
     float *d[MLP_MAX_LAYERS], *g[MLP_MAX_LAYERS];
     float *gt0, *vt0, *st0; /* st0: Adam's second moment of layer 0 (NULL with SGD) */
@@ -144,7 +144,7 @@ typedef struct scratch {
 } scratch;
 
 /* Carves the block at base (or, with base NULL, only counts); returns its size in floats. */
-static size_t scratch_layout(scratch *sc, float *base, uint8_t *ybase, float *dlogits, const mlp_arch *A, int B,
+static size_t scratch_layout(scratch *sc, float *base, int32_t *ybase, float *dlogits, const mlp_arch *A, int B,
                              mlp_optim optim) {
     const int L = A->n_layers, D = A->width[0], H = A->width[1];
     size_t at = 0;
@@ -275,7 +275,7 @@ mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *c
         ws->perm = malloc(sizeof(uint32_t) * (size_t)train->n);
         ws->xbatch = aligned_alloc(64, floats * sizeof(float));
         ws->dlogits = malloc(sizeof(float) * (size_t)cfg->batch * (size_t)K);
-        ws->ybatch = malloc(2 * (size_t)cfg->batch);
+        ws->ybatch = malloc(2 * (size_t)cfg->batch * sizeof *ws->ybatch);
     }
     if (!ws || !ws->perm || !ws->xbatch || !ws->dlogits || !ws->ybatch) {
         mlp_trainer_free(t);
@@ -354,7 +354,7 @@ static void prefetch_row(const float *p, size_t n) {
 static void gather_sparse(const mlp_trainer *t, const train_sparse *sp, const scratch *sc, int s, int r0, int r1) {
     uint64_t *off = sp->off[s & 1];
     uint32_t *cnt = sp->cnt[s & 1];
-    uint8_t *y = sc->y[s & 1];
+    int32_t *y = sc->y[s & 1];
     const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch;
     for (int r = r0; r < r1; r++) {
         const uint32_t p = perm[r];
@@ -372,7 +372,7 @@ static void gather_dense(const mlp_trainer *t, const scratch *sc, int s, int r0,
     const mlp_dataset *ds = t->train;
     const size_t dim = (size_t)ds->dim;
     float *x = sc->x[s & 1];
-    uint8_t *y = sc->y[s & 1];
+    int32_t *y = sc->y[s & 1];
     const uint32_t *perm = t->ws->perm + (size_t)s * t->cfg.batch;
     /* The rows are scattered over the (DRAM-sized) training set: ask for row r + AHEAD while copying row r,
      * so that the copy waits for memory once per batch, not once per row. */
@@ -548,7 +548,7 @@ static mlp_status sharded_steps(epoch_run *run, mlp_error *err) {
     const size_t D = (size_t)ds->dim;
     const scratch *sc = &run->sc;
     float *x = sc->x[0];
-    uint8_t *y = sc->y[0];
+    int32_t *y = sc->y[0];
     mlp_net_params_changed(net);
     for (int s = run->start; s < run->steps; s++) {
         const int nb = batch_rows(t, s);
@@ -774,9 +774,9 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
         return mlp_fail(err, MLP_ERR_ARG, "images have %d pixels but the network takes %d inputs", ds->dim,
                         net->arch.width[0]);
     for (int i = 0; i < ds->n; i++) /* the loss and the [K x K] confusion matrix index by label */
-        if (ds->y[i] >= K)
-            return mlp_fail(err, MLP_ERR_ARG, "label %d of image %d is not below the network's %d classes", ds->y[i],
-                            i, K);
+        if (ds->y[i] < 0 || ds->y[i] >= K)
+            return mlp_fail(err, MLP_ERR_ARG, "label %d of example %d is not a class of the network (0..%d)",
+                            (int)ds->y[i], i, K - 1);
     if (confusion) memset(confusion, 0, sizeof(int) * (size_t)K * (size_t)K);
     memset(&net->ws->drop, 0, sizeof net->ws->drop); /* evaluation never drops (a training pass may have) */
     mlp_fpmode fm; /* subnormals flushed while evaluating, as in training (fpmode.c) */

@@ -104,7 +104,16 @@ static uint64_t dataset_fingerprint(const mlp_dataset *ds) {
     uint8_t b[8];
     put_u64_le(b, (uint64_t)(uint32_t)ds->n << 32 | (uint32_t)ds->dim);
     h = fnv1a(h, b, 8);
-    if (ds->n > 0 && ds->y) h = fnv1a(h, ds->y, (size_t)ds->n);
+    /* labels below 255 as one byte (the fingerprints of the 8-bit label era stay valid), others as 255 + int32 LE */
+    for (int i = 0; ds->y && i < ds->n; i++) {
+        const uint32_t v = (uint32_t)ds->y[i];
+        b[0] = v < 255 ? (uint8_t)v : 255;
+        h = fnv1a(h, b, 1);
+        if (v >= 255) {
+            for (int k = 0; k < 4; k++) b[k] = (uint8_t)(v >> 8 * k);
+            h = fnv1a(h, b, 4);
+        }
+    }
     if (!ds->x) return h;
     for (int i = 0; i < ds->n; i += FINGERPRINT_STRIDE) {
         const float *row = ds->x + (size_t)i * (size_t)ds->dim;

@@ -2,12 +2,13 @@
  * idx.c - MNIST-style IDX files: read them (raw or gzip), validate every header field against the
  * bytes actually present, and turn them into a scaled float dataset.
  *
- * Format (all integers big-endian):
- *   images: u32 magic 0x00000803 (unsigned bytes, 3 dimensions), u32 n, u32 rows, u32 cols,
- *           then n*rows*cols pixel bytes, image after image, row-major.
- *   labels: u32 magic 0x00000801 (unsigned bytes, 1 dimension), u32 n, then n label bytes.
- * A file must hold exactly what its header declares: short files and trailing bytes are both errors,
- * because either means the file is not the one the header describes.
+ * Format (all integers big-endian): u32 magic = 0x0000 TT DD (TT the element type, DD the dimension count),
+ * DD u32 sizes, then the elements, row-major. A file must hold exactly what its header declares: short files
+ * and trailing bytes are both errors, because either means the file is not the one the header describes.
+ *   images: type 0x08 (unsigned bytes), 3 dimensions (n, rows, cols: MNIST's idx3), or 2 (n, d: n rows of d
+ *           features, taken as 1 x d images).
+ *   labels: 1 dimension (n), type 0x08 (unsigned bytes) or 0x0C (signed 32-bit integers, >= 0). The class
+ *           count of a set is its largest label + 1 (EMNIST letters: 1..26 give 27 outputs, one never used).
  */
 #include "fileio.h"
 #include "util.h"
@@ -20,12 +21,15 @@
 #include <sys/stat.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
+#define IDX_MAGIC_ROWS 0x00000802u   /* [n x d] unsigned bytes */
 #define IDX_MAGIC_LABELS 0x00000801u
-#define IDX_IMAGES_HEADER 16u
+#define IDX_MAGIC_LABELS32 0x00000C01u /* [n] signed 32-bit integers */
+#define IDX_IMAGES_HEADER 16u        /* the longest images header (3 dimensions); a 2-D one has 12 bytes */
 #define IDX_LABELS_HEADER 8u
-#define IDX_MAX_SIDE 4096u          /* rows and cols */
-#define IDX_MAX_COUNT 100000000u    /* images or labels in one file */
-#define IDX_MAX_LABEL 9u
+#define IDX_MAX_SIDE 4096u           /* rows and cols */
+#define IDX_MAX_DIM (1u << 20)       /* values in a row of a 2-D file: the network's widest layer */
+#define IDX_MAX_COUNT 100000000u     /* images or labels in one file */
+#define IDX_MAX_LABEL ((1u << 20) - 1) /* classes: the network's widest layer */
 /* Largest uncompressed file the loader accepts: MNIST's training images are 47 MB; the floats made
  * from a file take 4x its size. */
 #define IDX_MAX_FILE_BYTES ((size_t)1 << 30)
@@ -53,53 +57,60 @@ static mlp_status bad_magic(mlp_error *err, const char *name, uint32_t found, ui
     const char *hint = "";
     if ((found >> 16) == 0x1f8b)
         hint = "; the data looks gzip-compressed";
-    else if (found == IDX_MAGIC_LABELS)
+    else if (found == IDX_MAGIC_LABELS || found == IDX_MAGIC_LABELS32)
         hint = "; this is an IDX labels file (1 dimension)";
-    else if (found == IDX_MAGIC_IMAGES)
-        hint = "; this is an IDX images file (3 dimensions)";
+    else if (found == IDX_MAGIC_IMAGES || found == IDX_MAGIC_ROWS)
+        hint = "; this is an IDX images file";
     else if ((found >> 16) != 0)
         hint = "; not an IDX file";
-    return mlp_fail(err, MLP_ERR_FORMAT, "%s: bad magic 0x%08x, expected 0x%08x (IDX %s: unsigned bytes, %s)%s",
-                    name, (unsigned)found, (unsigned)expected,
-                    expected == IDX_MAGIC_IMAGES ? "images" : "labels",
-                    expected == IDX_MAGIC_IMAGES ? "3 dimensions" : "1 dimension", hint);
+    return mlp_fail(err, MLP_ERR_FORMAT, "%s: bad magic 0x%08x, expected 0x%08x (IDX %s)%s", name, (unsigned)found,
+                    (unsigned)expected,
+                    expected == IDX_MAGIC_IMAGES ? "images: unsigned bytes, 3 dimensions, or 0x00000802: 2"
+                                                 : "labels: unsigned bytes, 1 dimension, or 0x00000c01: int32",
+                    hint);
 }
 
-/* The validated shape of an images file; the pixels are buf[IDX_IMAGES_HEADER ...]. */
+/* The validated shape of an images file; the pixels are buf[header ...]. */
 typedef struct idx_images_shape {
-    uint32_t n, rows, cols;
-    size_t n_bytes; /* n * rows * cols */
+    uint32_t n, rows, cols; /* a 2-D file: rows 1, cols d */
+    size_t header;          /* 16 (3-D) or 12 (2-D) */
+    size_t n_bytes;         /* n * rows * cols */
 } idx_images_shape;
 
-/* With whole = 0 only the 16-byte header is checked (buf may hold just that). */
+/* With whole = 0 only the header is checked (buf may hold just that). */
 static mlp_status check_images(const char *name, const uint8_t *buf, size_t len, idx_images_shape *shape, int whole,
                                mlp_error *err) {
     if (!buf && len > 0) return mlp_fail(err, MLP_ERR_ARG, "%s: buffer is NULL", name);
-    if (len < IDX_IMAGES_HEADER)
-        return mlp_fail(err, MLP_ERR_FORMAT, "%s: too short for an IDX images header (%zu bytes, need %u)", name,
-                        len, IDX_IMAGES_HEADER);
-    uint32_t magic = read_be32(buf);
-    if (magic != IDX_MAGIC_IMAGES) return bad_magic(err, name, magic, IDX_MAGIC_IMAGES);
-    uint32_t n = read_be32(buf + 4), rows = read_be32(buf + 8), cols = read_be32(buf + 12);
+    uint32_t magic = len >= 4 ? read_be32(buf) : 0;
+    const size_t header = magic == IDX_MAGIC_ROWS ? 12u : IDX_IMAGES_HEADER;
+    if (len < header)
+        return mlp_fail(err, MLP_ERR_FORMAT, "%s: too short for an IDX images header (%zu bytes, need %zu)", name,
+                        len, header);
+    if (magic != IDX_MAGIC_IMAGES && magic != IDX_MAGIC_ROWS) return bad_magic(err, name, magic, IDX_MAGIC_IMAGES);
+    const int flat = magic == IDX_MAGIC_ROWS;
+    uint32_t n = read_be32(buf + 4), rows = flat ? 1 : read_be32(buf + 8), cols = read_be32(buf + (flat ? 8 : 12));
     if (n == 0 || rows == 0 || cols == 0)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: header says %u images of %ux%u; every dimension must be > 0",
                         name, (unsigned)n, (unsigned)rows, (unsigned)cols);
-    if (rows > IDX_MAX_SIDE || cols > IDX_MAX_SIDE)
+    if (!flat && (rows > IDX_MAX_SIDE || cols > IDX_MAX_SIDE))
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: image size %ux%u exceeds the limit of %ux%u", name,
                         (unsigned)rows, (unsigned)cols, IDX_MAX_SIDE, IDX_MAX_SIDE);
+    if (flat && cols > IDX_MAX_DIM)
+        return mlp_fail(err, MLP_ERR_FORMAT, "%s: %u values per row exceed the limit of %u", name, (unsigned)cols,
+                        IDX_MAX_DIM);
     if (n > IDX_MAX_COUNT)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: image count %u exceeds the limit of %u", name, (unsigned)n,
                         IDX_MAX_COUNT);
     size_t per_image, total;
-    if (mul_size(rows, cols, &per_image) != 0 || mul_size(per_image, n, &total) != 0)
+    if (mul_size(rows, cols, &per_image) != 0 || mul_size(per_image, n, &total) != 0 || total > SIZE_MAX - header)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: %u images of %ux%u do not fit in memory on this machine", name,
                         (unsigned)n, (unsigned)rows, (unsigned)cols);
-    size_t have = len - IDX_IMAGES_HEADER;
+    size_t have = len - header;
     if (whole && have < total)
         return mlp_fail(err, MLP_ERR_FORMAT,
                         "%s: truncated: header says %u images of %ux%u (%zu bytes) but file has %zu bytes "
-                        "after its %u-byte header",
-                        name, (unsigned)n, (unsigned)rows, (unsigned)cols, total, have, IDX_IMAGES_HEADER);
+                        "after its %zu-byte header",
+                        name, (unsigned)n, (unsigned)rows, (unsigned)cols, total, have, header);
     if (whole && have > total)
         return mlp_fail(err, MLP_ERR_FORMAT,
                         "%s: %zu trailing bytes after the %u images of %ux%u (%zu bytes) the header declares",
@@ -107,40 +118,60 @@ static mlp_status check_images(const char *name, const uint8_t *buf, size_t len,
     shape->n = n;
     shape->rows = rows;
     shape->cols = cols;
+    shape->header = header;
     shape->n_bytes = total;
     return MLP_OK;
 }
 
-/* Validates a labels file; on success *n is the label count and the labels are buf[IDX_LABELS_HEADER ...]. */
-static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len, uint32_t *n_out, int whole,
+/* The validated content of a labels file: n labels of `width` bytes (1, or 4: int32) at buf[IDX_LABELS_HEADER ...],
+ * and (whole files) the class count, the largest label + 1. */
+typedef struct idx_labels_shape {
+    uint32_t n;
+    uint32_t width;
+    int classes;
+} idx_labels_shape;
+
+static uint32_t label_at(const uint8_t *p, uint32_t width, uint32_t i) {
+    return width == 1 ? p[i] : read_be32(p + (size_t)4 * i);
+}
+
+static mlp_status check_labels(const char *name, const uint8_t *buf, size_t len, idx_labels_shape *shape, int whole,
                                mlp_error *err) {
     if (!buf && len > 0) return mlp_fail(err, MLP_ERR_ARG, "%s: buffer is NULL", name);
     if (len < IDX_LABELS_HEADER)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: too short for an IDX labels header (%zu bytes, need %u)", name,
                         len, IDX_LABELS_HEADER);
     uint32_t magic = read_be32(buf);
-    if (magic != IDX_MAGIC_LABELS) return bad_magic(err, name, magic, IDX_MAGIC_LABELS);
+    if (magic != IDX_MAGIC_LABELS && magic != IDX_MAGIC_LABELS32) return bad_magic(err, name, magic, IDX_MAGIC_LABELS);
+    const uint32_t width = magic == IDX_MAGIC_LABELS ? 1 : 4;
     uint32_t n = read_be32(buf + 4);
     if (n == 0) return mlp_fail(err, MLP_ERR_FORMAT, "%s: header says 0 labels; the count must be > 0", name);
     if (n > IDX_MAX_COUNT)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: label count %u exceeds the limit of %u", name, (unsigned)n,
                         IDX_MAX_COUNT);
-    *n_out = n;
+    shape->n = n;
+    shape->width = width;
+    shape->classes = 0;
     if (!whole) return MLP_OK;
-    size_t have = len - IDX_LABELS_HEADER;
-    if (have < n)
+    size_t have = len - IDX_LABELS_HEADER, want = (size_t)n * width;
+    if (have < want)
         return mlp_fail(err, MLP_ERR_FORMAT,
-                        "%s: truncated: header says %u labels (%u bytes) but file has %zu bytes after its %u-byte "
+                        "%s: truncated: header says %u labels (%zu bytes) but file has %zu bytes after its %u-byte "
                         "header",
-                        name, (unsigned)n, (unsigned)n, have, IDX_LABELS_HEADER);
-    if (have > n)
+                        name, (unsigned)n, want, have, IDX_LABELS_HEADER);
+    if (have > want)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: %zu trailing bytes after the %u labels the header declares", name,
-                        have - n, (unsigned)n);
+                        have - want, (unsigned)n);
     const uint8_t *labels = buf + IDX_LABELS_HEADER;
-    for (uint32_t i = 0; i < n; i++)
-        if (labels[i] > IDX_MAX_LABEL)
-            return mlp_fail(err, MLP_ERR_FORMAT, "%s: label %u at index %u is out of range (expected 0..%u)", name,
-                            (unsigned)labels[i], (unsigned)i, IDX_MAX_LABEL);
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t v = label_at(labels, width, i); /* an int32 below 0 reads as >= 2^31 */
+        if (v > IDX_MAX_LABEL)
+            return mlp_fail(err, MLP_ERR_FORMAT, "%s: label %d at index %u is out of range (expected 0..%u)", name,
+                            (int32_t)v, (unsigned)i, IDX_MAX_LABEL);
+        if (v > top) top = v;
+    }
+    shape->classes = (int)top + 1;
     return MLP_OK;
 }
 
@@ -149,15 +180,15 @@ static mlp_status images_declared(void *user, const char *path, const uint8_t *h
     idx_images_shape shape;
     (void)user;
     mlp_status st = check_images(path, head, IDX_IMAGES_HEADER, &shape, 0, err);
-    if (!st) *total = IDX_IMAGES_HEADER + shape.n_bytes;
+    if (!st) *total = shape.header + shape.n_bytes;
     return st;
 }
 
 static mlp_status labels_declared(void *user, const char *path, const uint8_t *head, size_t *total, mlp_error *err) {
-    uint32_t n;
+    idx_labels_shape shape;
     (void)user;
-    mlp_status st = check_labels(path, head, IDX_LABELS_HEADER, &n, 0, err);
-    if (!st) *total = IDX_LABELS_HEADER + (size_t)n;
+    mlp_status st = check_labels(path, head, IDX_LABELS_HEADER, &shape, 0, err);
+    if (!st) *total = IDX_LABELS_HEADER + (size_t)shape.n * shape.width;
     return st;
 }
 
@@ -177,17 +208,17 @@ static mlp_status peek_pair(const char *images_path, const char *labels_path, id
                             mlp_error *err) {
     uint8_t *head = NULL;
     size_t len = 0;
-    uint32_t n_labels = 0;
+    idx_labels_shape lab;
     mlp_status st = read_idx(images_path, 1, 1, &head, &len, err);
     if (st == MLP_OK) st = check_images(images_path, head, len, shape, 0, err);
     free(head);
     head = NULL;
     if (st == MLP_OK) st = read_idx(labels_path, 0, 1, &head, &len, err);
-    if (st == MLP_OK) st = check_labels(labels_path, head, len, &n_labels, 0, err);
+    if (st == MLP_OK) st = check_labels(labels_path, head, len, &lab, 0, err);
     free(head);
-    if (st == MLP_OK && n_labels != shape->n)
+    if (st == MLP_OK && lab.n != shape->n)
         st = mlp_fail(err, MLP_ERR_FORMAT, "%s has %u images but %s has %u labels; the counts must match",
-                      images_path, (unsigned)shape->n, labels_path, (unsigned)n_labels);
+                      images_path, (unsigned)shape->n, labels_path, (unsigned)lab.n);
     return st;
 }
 
@@ -208,7 +239,7 @@ mlp_status mlp_idx_parse_images(const uint8_t *buf, size_t len, uint8_t **pixels
     *n = *rows = *cols = 0;
     idx_images_shape shape;
     mlp_status st = check_images("IDX images", buf, len, &shape, 1, err);
-    if (st == MLP_OK) st = copy_bytes("IDX images", buf + IDX_IMAGES_HEADER, shape.n_bytes, pixels, err);
+    if (st == MLP_OK) st = copy_bytes("IDX images", buf + shape.header, shape.n_bytes, pixels, err);
     if (st != MLP_OK) return st;
     *n = (int)shape.n;
     *rows = (int)shape.rows;
@@ -216,15 +247,26 @@ mlp_status mlp_idx_parse_images(const uint8_t *buf, size_t len, uint8_t **pixels
     return MLP_OK;
 }
 
-mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, uint8_t **labels, int *n, mlp_error *err) {
+/* labels[i] = the i-th label of a checked labels file. */
+static void decode_labels(const uint8_t *buf, const idx_labels_shape *shape, int32_t *labels) {
+    for (uint32_t i = 0; i < shape->n; i++) labels[i] = (int32_t)label_at(buf + IDX_LABELS_HEADER, shape->width, i);
+}
+
+mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, int32_t **labels, int *n, int *classes,
+                                 mlp_error *err) {
     if (!labels || !n) return mlp_fail(err, MLP_ERR_ARG, "mlp_idx_parse_labels: output pointers must not be NULL");
     *labels = NULL;
     *n = 0;
-    uint32_t count = 0;
-    mlp_status st = check_labels("IDX labels", buf, len, &count, 1, err);
-    if (st == MLP_OK) st = copy_bytes("IDX labels", buf + IDX_LABELS_HEADER, count, labels, err);
+    if (classes) *classes = 0;
+    idx_labels_shape shape;
+    mlp_status st = check_labels("IDX labels", buf, len, &shape, 1, err);
     if (st != MLP_OK) return st;
-    *n = (int)count;
+    int32_t *out = malloc((size_t)shape.n * sizeof *out);
+    if (!out) return mlp_fail(err, MLP_ERR_NOMEM, "IDX labels: cannot allocate %u labels", (unsigned)shape.n);
+    decode_labels(buf, &shape, out);
+    *labels = out;
+    *n = (int)shape.n;
+    if (classes) *classes = shape.classes;
     return MLP_OK;
 }
 
@@ -233,14 +275,14 @@ mlp_status mlp_idx_parse_labels(const uint8_t *buf, size_t len, uint8_t **labels
 /* ds->x = (p - offset) * scale for every pixel, through a 256-entry table: the same float operations
  * as computing each value directly, done once per possible byte. */
 static mlp_status fill_dataset(mlp_dataset *ds, const char *images_path, const uint8_t *pixels,
-                               const idx_images_shape *shape, const uint8_t *labels, mlp_scaling s,
-                               mlp_error *err) {
+                               const idx_images_shape *shape, const uint8_t *labels_file,
+                               const idx_labels_shape *lab, mlp_scaling s, mlp_error *err) {
     size_t n_bytes = shape->n_bytes;
     size_t x_bytes;
     if (mul_size(n_bytes, sizeof(float), &x_bytes) != 0)
         return mlp_fail(err, MLP_ERR_NOMEM, "%s: %zu pixels do not fit in memory as floats", images_path, n_bytes);
     float *x = malloc(x_bytes);
-    uint8_t *y = malloc(shape->n);
+    int32_t *y = malloc((size_t)shape->n * sizeof *y);
     if (!x || !y) {
         free(x);
         free(y);
@@ -250,7 +292,7 @@ static mlp_status fill_dataset(mlp_dataset *ds, const char *images_path, const u
     float table[256];
     for (int p = 0; p < 256; p++) table[p] = ((float)p - s.offset) * s.scale;
     for (size_t i = 0; i < n_bytes; i++) x[i] = table[pixels[i]];
-    memcpy(y, labels, shape->n);
+    decode_labels(labels_file, lab, y);
 
     ds->n = (int)shape->n;
     ds->rows = (int)shape->rows;
@@ -258,6 +300,7 @@ static mlp_status fill_dataset(mlp_dataset *ds, const char *images_path, const u
     ds->dim = (int)(shape->rows * shape->cols);
     ds->x = x;
     ds->y = y;
+    ds->classes = lab->classes;
     return MLP_OK;
 }
 
@@ -274,19 +317,17 @@ mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const 
     uint8_t *img_buf = NULL, *lab_buf = NULL;
     size_t img_len = 0, lab_len = 0;
     idx_images_shape shape;
-    uint32_t n_labels = 0;
+    idx_labels_shape lab;
     /* both headers first: a bad or mismatched file is refused before the other is inflated */
     mlp_status st = peek_pair(images_path, labels_path, &shape, err);
     if (st == MLP_OK) st = read_idx(images_path, 1, 0, &img_buf, &img_len, err);
     if (st == MLP_OK) st = check_images(images_path, img_buf, img_len, &shape, 1, err);
     if (st == MLP_OK) st = read_idx(labels_path, 0, 0, &lab_buf, &lab_len, err);
-    if (st == MLP_OK) st = check_labels(labels_path, lab_buf, lab_len, &n_labels, 1, err);
-    if (st == MLP_OK && n_labels != shape.n)
+    if (st == MLP_OK) st = check_labels(labels_path, lab_buf, lab_len, &lab, 1, err);
+    if (st == MLP_OK && lab.n != shape.n)
         st = mlp_fail(err, MLP_ERR_FORMAT, "%s has %u images but %s has %u labels; the counts must match",
-                      images_path, (unsigned)shape.n, labels_path, (unsigned)n_labels);
-    if (st == MLP_OK)
-        st = fill_dataset(ds, images_path, img_buf + IDX_IMAGES_HEADER, &shape, lab_buf + IDX_LABELS_HEADER, s,
-                          err);
+                      images_path, (unsigned)shape.n, labels_path, (unsigned)lab.n);
+    if (st == MLP_OK) st = fill_dataset(ds, images_path, img_buf + shape.header, &shape, lab_buf, &lab, s, err);
     free(img_buf);
     free(lab_buf);
     if (st != MLP_OK) memset(ds, 0, sizeof *ds);
@@ -354,9 +395,3 @@ mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const cha
     return st;
 }
 
-void mlp_dataset_free(mlp_dataset *ds) {
-    if (!ds) return;
-    free(ds->x);
-    free(ds->y);
-    memset(ds, 0, sizeof *ds);
-}

@@ -1,0 +1,33 @@
+/* data_internal.h - what the dataset readers share (dataset.c): limits, the class table built from raw labels,
+ * overflow-checked sizes. Internal to the library. */
+#ifndef MLP_DATA_INTERNAL_H
+#define MLP_DATA_INTERNAL_H
+
+#include "util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits every reader applies before it allocates (docs/ROBUSTNESS.md, memory bounds). */
+#define MLP_DATA_MAX_FILE ((size_t)1 << 30)   /* bytes of a CSV, NPY or NPZ file (uncompressed) */
+#define MLP_DATA_MAX_ROWS 100000000            /* examples */
+#define MLP_DATA_MAX_DIM (1 << 20)             /* features: the network's widest layer */
+#define MLP_DATA_MAX_VALUES ((size_t)1 << 28)  /* rows x features: 1 GiB of floats */
+#define MLP_DATA_MAX_NAME 200                  /* bytes of a class name */
+
+/* *out = a * b, or -1 when it does not fit in size_t. */
+int mlp_mul_size(size_t a, size_t b, size_t *out);
+
+/* Allocate ds->x for n rows of dim features (rows 1, cols dim) and ds->y, after checking the limits above (what:
+ * the file, for messages). */
+mlp_status mlp_dataset_alloc(mlp_dataset *ds, size_t n, size_t dim, const char *what, mlp_error *err);
+
+/* The classes of raw labels, as scikit-learn's classes_ (np.unique): with ints, ds->y[i] holds label values and the
+ * classes are the distinct values in numeric order, named by their decimal text; else ds->y[i] is the offset in
+ * text of a NUL-terminated name and the classes are the distinct names in byte order. Replaces every y[i] by its
+ * class index and sets ds->classes and ds->class_names (one block). scratch: room for ds->n uint32 (the caller's
+ * unused x, say); what names the file in messages. */
+mlp_status mlp_classes_build(mlp_dataset *ds, const char *text, int ints, uint32_t *scratch, const char *what,
+                             mlp_error *err);
+
+#endif
