@@ -34,7 +34,8 @@ typedef struct syn {
     const char *dataset, *hidden, *arch, *act, *loss;
     int seed, epochs, lines, model;
     double acc, sec;
-    const char *lr; /* "1e-05" unless set */
+    const char *lr;   /* "1e-05" unless set */
+    const char *data; /* the data folder config.json records ("/nonexistent/data" unless set) */
 } syn;
 
 static void make_run(const char *root, const syn *s) {
@@ -42,14 +43,14 @@ static void make_run(const char *root, const syn *s) {
     snprintf(dir, sizeof dir, "%s/%s_%s_%s_s%d", root, s->arch, s->act, s->loss, s->seed);
     mkdir(dir, 0755);
     snprintf(text, sizeof text,
-             "{\n  \"mlp_version\": \"0.1.0\",\n  \"dataset\": \"%s\",\n  \"data\": \"/nonexistent/data\",\n"
+             "{\n  \"mlp_version\": \"0.1.0\",\n  \"dataset\": \"%s\",\n  \"data\": \"%s\",\n"
              "  \"arch\": \"%s\",\n  \"hidden\": [%s],\n  \"act\": \"%s\",\n  \"loss\": \"%s\",\n"
              "  \"hinge_margin\": 5,\n  \"focal_gamma\": 2,\n  \"focal_alpha\": [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, "
              "0.1, 0.1, 0.1],\n  \"grad_reduction\": \"sum\",\n  \"lr\": %s,\n  \"wd\": 0.1,\n  \"momentum\": 0.9,\n"
              "  \"batch\": 100,\n  \"epochs\": %d,\n  \"init_std\": 0.01,\n  \"seed\": %d,\n  \"shuffle\": true,\n"
              "  \"init_model\": null,\n  \"input_offset\": 128,\n  \"input_scale\": 0.003921569,\n  \"threads\": 1,\n"
              "  \"kernels\": \"avx2\",\n  \"out\": \"%s\",\n  \"command\": [\"train\", \"--act\", \"%s\"]\n}\n",
-             s->dataset ? s->dataset : "mnist", s->arch, s->hidden, s->act, s->loss, s->lr ? s->lr : "1e-05", s->epochs,
+             s->dataset ? s->dataset : "mnist", s->data ? s->data : "/nonexistent/data", s->arch, s->hidden, s->act, s->loss, s->lr ? s->lr : "1e-05", s->epochs,
              s->seed, dir, s->act);
     write_file(dir, "config.json", text);
     int lines = s->lines ? s->lines : s->epochs;
@@ -67,14 +68,14 @@ static void make_run(const char *root, const syn *s) {
  * 2-hidden-layer gelu runs; 4 epochs each. */
 static void make_study(const char *root) {
     const syn runs[] = {
-        {NULL, "128", "784-128-10", "selu", "hinge", 1, 4, 0, 1, 0.9612, 1.0, NULL},
-        {NULL, "128", "784-128-10", "selu", "mse", 1, 4, 0, 1, 0.9500, 1.0, NULL},
-        {NULL, "128", "784-128-10", "gelu", "hinge", 1, 4, 0, 1, 0.9700, 1.5, NULL},
-        {NULL, "128", "784-128-10", "gelu", "hinge", 2, 4, 0, 1, 0.9800, 2.5, NULL},
-        {NULL, "128", "784-128-10", "gelu", "mse", 1, 4, 0, 1, 0.9400, 1.0, NULL},
-        {NULL, "128", "784-128-10", "gelu", "ce", 1, 4, 0, 1, 0.9650, 1.0, NULL},
-        {NULL, "128, 32", "784-128-32-10", "gelu", "hinge", 1, 4, 0, 1, 0.9720, 2.0, NULL},
-        {NULL, "128, 32", "784-128-32-10", "gelu", "mse", 1, 4, 0, 1, 0.9300, 2.0, NULL},
+        {NULL, "128", "784-128-10", "selu", "hinge", 1, 4, 0, 1, 0.9612, 1.0, NULL, NULL},
+        {NULL, "128", "784-128-10", "selu", "mse", 1, 4, 0, 1, 0.9500, 1.0, NULL, NULL},
+        {NULL, "128", "784-128-10", "gelu", "hinge", 1, 4, 0, 1, 0.9700, 1.5, NULL, NULL},
+        {NULL, "128", "784-128-10", "gelu", "hinge", 2, 4, 0, 1, 0.9800, 2.5, NULL, NULL},
+        {NULL, "128", "784-128-10", "gelu", "mse", 1, 4, 0, 1, 0.9400, 1.0, NULL, NULL},
+        {NULL, "128", "784-128-10", "gelu", "ce", 1, 4, 0, 1, 0.9650, 1.0, NULL, NULL},
+        {NULL, "128, 32", "784-128-32-10", "gelu", "hinge", 1, 4, 0, 1, 0.9720, 2.0, NULL, NULL},
+        {NULL, "128, 32", "784-128-32-10", "gelu", "mse", 1, 4, 0, 1, 0.9300, 2.0, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) make_run(root, &runs[i]);
 }
@@ -594,16 +595,16 @@ TEST(report_skips_broken_and_half_written_runs) {
     snprintf(out, sizeof out, "%s/report", root);
     mkdir(study, 0755);
     /* one good run */
-    syn good = {NULL, "128", "784-128-10", "gelu", "hinge", 1, 3, 0, 1, 0.97, 1.0, NULL};
+    syn good = {NULL, "128", "784-128-10", "gelu", "hinge", 1, 3, 0, 1, 0.97, 1.0, NULL, NULL};
     make_run(study, &good);
     /* an empty folder */
     snprintf(dir, sizeof dir, "%s/empty", study);
     mkdir(dir, 0755);
     /* unfinished: 2 of 3 epochs, no model */
-    syn half = {NULL, "128", "784-128-10", "selu", "hinge", 1, 3, 2, 0, 0.96, 1.0, NULL};
+    syn half = {NULL, "128", "784-128-10", "selu", "hinge", 1, 3, 2, 0, 0.96, 1.0, NULL, NULL};
     make_run(study, &half);
     /* metrics.csv cut in the middle of a line */
-    syn cut = {NULL, "128", "784-128-10", "swish", "hinge", 1, 3, 0, 1, 0.96, 1.0, NULL};
+    syn cut = {NULL, "128", "784-128-10", "swish", "hinge", 1, 3, 0, 1, 0.96, 1.0, NULL, NULL};
     make_run(study, &cut);
     snprintf(path, sizeof path, "%s/784-128-10_swish_hinge_s1/metrics.csv", study);
     char *text = check_read_text(path);
@@ -687,8 +688,8 @@ TEST(report_fashion_mnist_titles_and_class_names) {
     snprintf(study, sizeof study, "%s/study", root);
     snprintf(out, sizeof out, "%s/report", root);
     mkdir(study, 0755);
-    syn a = {"fashion-mnist", "128", "784-128-10", "gelu", "hinge", 1, 3, 0, 1, 0.88, 1.0, NULL};
-    syn b = {"fashion-mnist", "128", "784-128-10", "gelu", "ce", 1, 3, 0, 1, 0.86, 1.0, NULL};
+    syn a = {"fashion-mnist", "128", "784-128-10", "gelu", "hinge", 1, 3, 0, 1, 0.88, 1.0, NULL, NULL};
+    syn b = {"fashion-mnist", "128", "784-128-10", "gelu", "ce", 1, 3, 0, 1, 0.86, 1.0, NULL, NULL};
     make_run(study, &a);
     make_run(study, &b);
     mlp_report_result res;
@@ -713,9 +714,9 @@ TEST(report_plot_command) {
     char study[1024];
     snprintf(study, sizeof study, "%s/study", root);
     mkdir(study, 0755);
-    syn a = {NULL, "128", "784-128-10", "gelu", "hinge", 1, 7, 0, 1, 0.97, 1.0, NULL};
-    syn b = {NULL, "128", "784-128-10", "selu", "hinge", 1, 7, 0, 1, 0.95, 1.0, NULL};
-    syn c = {NULL, "128", "784-128-10", "swish", "hinge", 1, 7, 3, 0, 0.95, 1.0, NULL}; /* unfinished: 3 epochs */
+    syn a = {NULL, "128", "784-128-10", "gelu", "hinge", 1, 7, 0, 1, 0.97, 1.0, NULL, NULL};
+    syn b = {NULL, "128", "784-128-10", "selu", "hinge", 1, 7, 0, 1, 0.95, 1.0, NULL, NULL};
+    syn c = {NULL, "128", "784-128-10", "swish", "hinge", 1, 7, 3, 0, 0.95, 1.0, NULL, NULL}; /* unfinished: 3 epochs */
     make_run(study, &a);
     make_run(study, &b);
     make_run(study, &c);
@@ -974,5 +975,146 @@ TEST(report_plot_weights_tiles) {
     CHECK_MSG(svg != NULL, "no %s", path);
     CHECK_INT(count_of(svg, "<g class=\"tile\""), 128);
     CHECK_CONTAINS(svg, "First-layer weights of run (784-128-10, relu, ce, MNIST)");
+    free(svg);
+}
+
+/* An IDX file: magic (0x0803 images [n x 28 x 28], 0x0801 labels [n]) and the bytes. */
+static void write_idx(const char *path, int images, const uint8_t *bytes, int n) {
+    FILE *f = fopen(path, "wb");
+    CHECK_MSG(f != NULL, "cannot write %s", path);
+    if (!f) return;
+    uint8_t hdr[16] = {0, 0, 8, images ? 3 : 1};
+    int nh = images ? 16 : 8;
+    uint32_t v[3] = {(uint32_t)n, 28, 28};
+    for (int k = 0; k < (images ? 3 : 1); k++)
+        for (int j = 0; j < 4; j++) hdr[4 + 4 * k + j] = (uint8_t)(v[k] >> (24 - 8 * j));
+    fwrite(hdr, 1, (size_t)nh, f);
+    fwrite(bytes, 1, (size_t)n * (images ? 784 : 1), f);
+    fclose(f);
+}
+
+TEST(report_best_run_pictures_by_hand) {
+    /* A 784-10 model (no hidden layer) that says class round(pixel 0): scores s_k = k p0 - k^2 / 2 (inputs
+     * unscaled), whose argmax is k = p0 (s_p0 - s_(p0+-1) = 1/2). Twelve test pictures: pixel 0 = the class
+     * the model will say, label = the truth. Hinge: the confidence of a mistake is the score gap
+     * s_pred - s_true = (pred - true)^2 / 2. */
+    const int pairs[12][2] = {{0, 0}, {0, 0}, {1, 1}, {1, 7}, {2, 2}, {3, 5}, {3, 5}, {7, 1}, {9, 9}, {9, 4}, {5, 5}, {4, 4}};
+    const char *root = check_tmpdir();
+    char study[1024], data[1024], out[1024], path[1200];
+    snprintf(study, sizeof study, "%s/study", root);
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(out, sizeof out, "%s/report", root);
+    mkdir(study, 0755);
+    mkdir(data, 0755);
+    static uint8_t px[12 * 784];
+    uint8_t lab[12];
+    int want[10][10] = {{0}};
+    for (int i = 0; i < 12; i++) {
+        px[i * 784] = (uint8_t)pairs[i][1];
+        lab[i] = (uint8_t)pairs[i][0];
+        want[pairs[i][0]][pairs[i][1]]++;
+    }
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", data);
+    write_idx(path, 1, px, 12);
+    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte", data);
+    write_idx(path, 0, lab, 12);
+    syn s = {NULL, "", "784-10", "gelu", "hinge", 1, 3, 0, 1, 7.0 / 12, 1.0, NULL, data};
+    make_run(study, &s);
+    /* the real model over the placeholder */
+    mlp_arch arch;
+    mlp_error err;
+    CHECK(mlp_arch_parse(&arch, "none", 784, 10, MLP_ACT_GELU, &err) == MLP_OK);
+    mlp_net net;
+    CHECK(mlp_net_create(&net, &arch, 4, &err) == MLP_OK);
+    memset(net.params, 0, net.n_params * sizeof(float));
+    for (int k = 0; k < 10; k++) {
+        net.params[net.w_off[0] + (size_t)k * 784] = (float)k;
+        net.params[net.b_off[0] + k] = -0.5f * k * k;
+    }
+    mlp_net_params_changed(&net);
+    mlp_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.arch = arch;
+    meta.loss = mlp_loss_default(MLP_LOSS_HINGE);
+    meta.scaling.offset = 0, meta.scaling.scale = 1;
+    snprintf(meta.dataset, sizeof meta.dataset, "mnist");
+    snprintf(path, sizeof path, "%s/784-10_gelu_hinge_s1/model.safetensors", study);
+    CHECK(mlp_model_save(path, &net, &meta, &err) == MLP_OK);
+    mlp_net_free(&net);
+
+    mlp_run_set set;
+    const char *paths[1] = {study};
+    CHECK(mlp_runs_scan(&set, paths, 1, 1, &err) == MLP_OK);
+    mlp_report_opts o = {out, study, 1};
+    mlp_report_result res;
+    mlp_status st = mlp_report_write(&set, &o, &res, &err);
+    mlp_run_set_free(&set);
+    CHECK_MSG(st == MLP_OK, "report: %s", err.msg);
+    CHECK_MSG(res.note[0] == '\0', "note: %s", res.note);
+    snprintf(path, sizeof path, "%s/REPORT.md", out);
+    char *md = check_read_text(path);
+    CHECK_CONTAINS(md, "### Confusion matrix\n\n![Confusion matrix of 784-10_gelu_hinge_s1 on the MNIST test set]"
+                       "(figures/mnist_confusion.svg)");
+    CHECK_CONTAINS(md, "(figures/mnist_mistakes.svg)");
+    CHECK_CONTAINS(md, "(figures/mnist_weights.svg)");
+    CHECK_CONTAINS(md, "5 of 12 test pictures are misclassified");
+    free(md);
+
+    /* the confusion matrix: 10 x 10 cells, each with the hand-counted number */
+    snprintf(path, sizeof path, "%s/figures/mnist_confusion.svg", out);
+    char *svg = check_read_text(path);
+    CHECK(svg != NULL);
+    if (svg) {
+        check_well_formed(svg, "the confusion matrix");
+        CHECK_INT(count_of(svg, "<rect class=\"cell\""), 100);
+        for (int t = 0; t < 10; t++)
+            for (int p = 0; p < 10; p++) {
+                char cell[96];
+                snprintf(cell, sizeof cell, "data-true=\"%d\" data-pred=\"%d\" data-count=\"%d\"", t, p, want[t][p]);
+                CHECK_MSG(strstr(svg, cell) != NULL, "no cell %s", cell);
+            }
+        CHECK_CONTAINS(svg, "12 test images, 7 correct (58.33%)");
+        free(svg);
+    }
+    /* the mistakes, most confident first: gaps 18 (1 said 7, picture 3), 18 (7 said 1, picture 7), 12.5 (9 said
+     * 4), 2, 2 (3 said 5, pictures 5 and 6) */
+    snprintf(path, sizeof path, "%s/figures/mnist_mistakes.svg", out);
+    svg = check_read_text(path);
+    CHECK(svg != NULL);
+    if (svg) {
+        check_well_formed(svg, "the mistakes");
+        CHECK_INT(count_of(svg, "<g class=\"mistake\""), 5);
+        CHECK_INT(count_of(svg, "<image class=\"digit\""), 5);
+        const char *order[5] = {"data-true=\"1\" data-pred=\"7\" data-index=\"3\"",
+                                "data-true=\"7\" data-pred=\"1\" data-index=\"7\"",
+                                "data-true=\"9\" data-pred=\"4\" data-index=\"9\"",
+                                "data-true=\"3\" data-pred=\"5\" data-index=\"5\"",
+                                "data-true=\"3\" data-pred=\"5\" data-index=\"6\""};
+        const char *prev = svg;
+        for (int k = 0; k < 5; k++) {
+            const char *at = strstr(svg, order[k]);
+            CHECK_MSG(at != NULL && at >= prev, "mistake %d (%s) missing or out of order", k, order[k]);
+            if (at) prev = at;
+        }
+        CHECK_CONTAINS(svg, "gap 18.000 (#3)");
+        CHECK_CONTAINS(svg, "gap 12.500 (#9)");
+        CHECK_CONTAINS(svg, "gap 2.000 (#6)");
+        CHECK_CONTAINS(svg, "true 1, said 7");
+        /* picture 3 drawn as the model saw it: pixel 0 = 7 of 255 of ink, the rest background (white) */
+        int w = 0, h = 0;
+        uint8_t *g = decode_image(strstr(svg, order[0]), &w, &h);
+        CHECK_INT(w, 84);
+        if (g && w == 84) {
+            CHECK_INT(g[0], 255 - 7);
+            CHECK_INT(g[83 * 84 + 83], 255);
+        }
+        free(g);
+        free(svg);
+    }
+    /* the weights: no hidden layer, so one tile per class */
+    snprintf(path, sizeof path, "%s/figures/mnist_weights.svg", out);
+    svg = check_read_text(path);
+    CHECK_INT(count_of(svg, "<g class=\"tile\""), 10);
+    CHECK_CONTAINS(svg, "per class (10)");
     free(svg);
 }

@@ -15,7 +15,8 @@ static void report_usage(FILE *f) {
                "Unfinished, empty or broken run folders are listed in a \"Skipped runs\" section.\n"
                "\n"
                "  -o, --out OUT   output folder (default report)\n"
-               "  --no-eval       do not reload the best run's model to compute per-class test accuracy\n"
+               "  --no-eval       do not reload the best run's model (per-class test accuracy, confusion\n"
+               "                  matrix, most confident mistakes, first-layer weights)\n"
                "  --quiet         print nothing but errors\n");
 }
 

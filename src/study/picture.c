@@ -109,6 +109,9 @@ static mlp_status svg_image(sbuf *o, const char *cls, double x, double y, double
     return MLP_OK;
 }
 
+/* About the width of a character of the 12 px captions (DejaVu Sans: digits 7.6 px, most letters narrower). */
+#define CAPTION_CHAR_W 6.8
+
 /* The width a figure needs for its 16 px bold title (about 9.6 px per character). */
 static double title_w(const char *title) { return title ? 24 + 9.6 * (double)strlen(title) : 0; }
 
@@ -164,7 +167,7 @@ mlp_status mlp_weights_svg(sbuf *o, const float *w, int units, int inputs, const
     const int up = side >= 56 ? 1 : (56 + side - 1) / side; /* 28 -> 2: a 56 px tile */
     const double tile = side * up, gap = 6, left = 10, top = title && *title ? 40 : 10;
     const double grid_w = cols * tile + (cols - 1) * gap;
-    const double W = fmax(fmax(left * 2 + grid_w, 560), title_w(title)), H = top + rows * (tile + gap) + 100;
+    const double W = fmax(fmax(left * 2 + grid_w, 780 /* the captions */), title_w(title)), H = top + rows * (tile + gap) + 100;
 
     uint8_t pal[256 * 3];
     for (int i = 0; i < 256; i++) mlp_diverging_rgb((i - 127.5) / 127.5, pal + 3 * i);
@@ -222,7 +225,8 @@ mlp_status mlp_confusion_svg(sbuf *o, const int *conf, int K, const char *const 
     size_t longest = 1;
     for (int k = 0; k < K; k++) longest = strlen(names[k]) > longest ? strlen(names[k]) : longest;
     const double cell = 46, lab_w = 16 + 7.0 * (double)longest, left = 30 + lab_w, top = (title && *title ? 40 : 10) + 40;
-    const double grid = K * cell, W = fmax(left + grid + 130, title_w(title)), H = top + grid + 110;
+    char cap[2][300];
+    const double grid = K * cell, H = top + grid + 70;
     int max_off = 0;
     long total = 0, right = 0;
     for (int i = 0; i < K; i++)
@@ -231,6 +235,12 @@ mlp_status mlp_confusion_svg(sbuf *o, const int *conf, int K, const char *const 
             if (i == j) right += conf[i * K + j];
             else if (conf[i * K + j] > max_off) max_off = conf[i * K + j];
         }
+    mlp_strf(cap[0], sizeof cap[0], "%ld test images, %ld correct (%.2f%%). Rows: true class; columns: predicted.",
+             total, right, total ? 100.0 * right / total : 0.0);
+    mlp_strf(cap[1], sizeof cap[1],
+             "Diagonal: blue, darker with the class's accuracy. Errors: vermillion, darker with sqrt(count / %d).",
+             max_off);
+    const double W = fmax(fmax(left + grid + 130, title_w(title)), 20 + CAPTION_CHAR_W * (double)strlen(cap[1]));
     mlp_svg_begin(o, W, H, title);
     if (title && *title)
         mlp_svg_text(o, W / 2, 25, "middle", "font-size=\"16\" font-weight=\"bold\" fill=\"#111111\"", title);
@@ -282,14 +292,8 @@ mlp_status mlp_confusion_svg(sbuf *o, const int *conf, int K, const char *const 
     sbuf_puts(o, "</g>\n");
     sbuf_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444444\"/>\n",
                 left, top, grid, grid);
-    char cap[300];
-    mlp_strf(cap, sizeof cap, "%ld test images, %ld correct (%.2f%%). Rows: true class; columns: predicted.", total,
-             right, total ? 100.0 * right / total : 0.0);
-    mlp_svg_text(o, left + grid / 2, top + grid + 30, "middle", NULL, cap);
-    mlp_strf(cap, sizeof cap,
-             "Diagonal: blue, darker with the class's accuracy. Errors: vermillion, darker with sqrt(count / %d).",
-             max_off);
-    mlp_svg_text(o, left + grid / 2, top + grid + 50, "middle", NULL, cap);
+    mlp_svg_text(o, W / 2, top + grid + 30, "middle", NULL, cap[0]);
+    mlp_svg_text(o, W / 2, top + grid + 50, "middle", NULL, cap[1]);
     sbuf_puts(o, "</svg>\n");
     return o->oom ? mlp_fail(err, MLP_ERR_NOMEM, "svg: out of memory") : MLP_OK;
 }
@@ -302,7 +306,9 @@ mlp_status mlp_mistakes_svg(sbuf *o, const mlp_mistake *m, int n, int side, cons
     const int cols = n < 8 ? n : 8, rows = (n + cols - 1) / cols;
     const int up = side >= 84 ? 1 : (84 + side - 1) / side; /* 28 -> 3: an 84 px picture */
     const double pic = side * up, cw = fmax(pic, 118) + 8, ch = pic + 48, top = title && *title ? 44 : 10;
-    const double W = fmax(fmax(20 + cols * cw, 560), title_w(title)), H = top + rows * ch + 40;
+    const double W = fmax(fmax(fmax(20 + cols * cw, 560), title_w(title)),
+                          caption ? 20 + CAPTION_CHAR_W * (double)strlen(caption) : 0),
+                 H = top + rows * ch + 40;
     mlp_svg_begin(o, W, H, title);
     if (title && *title)
         mlp_svg_text(o, W / 2, 25, "middle", "font-size=\"16\" font-weight=\"bold\" fill=\"#111111\"", title);

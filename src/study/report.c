@@ -459,14 +459,9 @@ static void group_name(char *buf, size_t size, const group *G, int with_arch) {
 
 /* ------------------------------------------------------------------ figures */
 
-/* Render and write figures/<name>.svg; returns 0, or -1 with R->st set. */
-static int write_figure(report *R, const char *name, const mlp_svg_figure *fig) {
-    sbuf svg = SBUF_INIT;
+/* Write figures/<name>.svg from svg (freed here); returns 0, or -1 with R->st set. */
+static int write_svg(report *R, const char *name, sbuf svg) {
     mlp_error e;
-    if (mlp_svg_render(&svg, fig, &e)) {
-        sbuf_free(&svg);
-        return rep_fail(R, e.code, e.msg);
-    }
     char path[MLP_RUN_PATH_MAX + 400];
     snprintf(path, sizeof path, "%s/%s.svg", R->fig_dir, name);
     mlp_status st = svg.oom ? mlp_fail(&e, MLP_ERR_NOMEM, "%s: out of memory", path)
@@ -483,6 +478,17 @@ static int write_figure(report *R, const char *name, const mlp_svg_figure *fig) 
     return 0;
 }
 
+/* Render and write figures/<name>.svg; returns 0, or -1 with R->st set. */
+static int write_figure(report *R, const char *name, const mlp_svg_figure *fig) {
+    sbuf svg = SBUF_INIT;
+    mlp_error e;
+    if (mlp_svg_render(&svg, fig, &e)) {
+        sbuf_free(&svg);
+        return rep_fail(R, e.code, e.msg);
+    }
+    return write_svg(R, name, svg);
+}
+
 /* One line per configuration of `gs` (mean over seeds, band = +- sd when several seeds). */
 static void group_series(const report *R, mlp_svg_series *s, const group *G, mlp_metric m, const char *label, int color,
                          int dash) {
@@ -497,6 +503,16 @@ static void group_series(const report *R, mlp_svg_series *s, const group *G, mlp
     }
     s->color = color;
     s->dash = dash;
+}
+
+/* Keep the second half of a series (epochs n/2 + 1 .. n; xs[i] = i + 1): the zoomed panels, whose axes cover
+ * only the points they draw. */
+static void second_half(mlp_svg_series *S, const double *xs) {
+    const int s0 = S->n / 2;
+    S->x = xs + s0;
+    S->y += s0;
+    if (S->band_lo) S->band_lo += s0, S->band_hi += s0;
+    S->n -= s0;
 }
 
 /* Per-run figure: loss (train, test) and accuracy (train, test) over epochs. */
@@ -681,14 +697,7 @@ static void section_activations(report *R, dataset_ctx *D, ds_out *o, const char
                 }
                 group_series(R, &series[ns], G, MLP_METRIC_TEST_ACC, labels[lab0 + k],
                              names_find(&D->acts, G->rep->act), G->vary_idx % 4);
-                if (z) {
-                    mlp_svg_series *S = &series[ns];
-                    int s0 = G->epochs / 2;
-                    S->x = xs + s0;
-                    S->y += s0;
-                    if (S->band_lo) S->band_lo += s0, S->band_hi += s0;
-                    S->n -= s0;
-                }
+                if (z) second_half(&series[ns], xs);
                 ns++;
                 P->n_series++;
             }
@@ -740,7 +749,7 @@ static void section_losses(report *R, dataset_ctx *D, ds_out *o, const char *fpr
         metric_cells(b, G);
     }
     sbuf_puts(b, "\nLoss values are on different scales (each loss is its own function); compare accuracies.\n");
-    mlp_svg_series *series = calloc((size_t)2 * (size_t)n + 1, sizeof *series);
+    mlp_svg_series *series = calloc((size_t)4 * (size_t)n + 1, sizeof *series);
     char(*labels)[200] = calloc((size_t)n + 1, sizeof *labels);
     if (!series || !labels) {
         free(series), free(labels), free(sel);
@@ -754,13 +763,40 @@ static void section_losses(report *R, dataset_ctx *D, ds_out *o, const char *fpr
         group_series(R, &series[k], G, MLP_METRIC_TEST_ACC, labels[k], color, G->vary_idx % 4);
         group_series(R, &series[n + k], G, MLP_METRIC_TRAIN_ACC, labels[k], color, G->vary_idx % 4);
     }
-    mlp_svg_panel panels[2] = {{"Test accuracy", "Epoch", "Test accuracy", series, n, 0, 1},
-                               {"Train accuracy", "Epoch", "Train accuracy", series + n, n, 0, 1}};
+    /* long runs: a second row with the second half of training, on its own axes (see section_activations) */
+    int min_e = 1 << 30, max_e = 0;
+    for (int k = 0; k < n; k++) {
+        const int e = R->groups[sel[k]].epochs;
+        min_e = e < min_e ? e : min_e, max_e = e > max_e ? e : max_e;
+    }
+    const int zoom = min_e >= 20;
+    double *xs = calloc((size_t)max_e + 1, sizeof *xs);
+    if (!xs) {
+        free(series), free(labels), free(sel);
+        return (void)rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
+    }
+    for (int e = 0; e < max_e; e++) xs[e] = e + 1;
+    if (zoom)
+        for (int k = 0; k < 2 * n; k++) {
+            series[2 * n + k] = series[k];
+            second_half(&series[2 * n + k], xs);
+        }
+    char zt[2][96];
+    snprintf(zt[0], sizeof zt[0], "Test accuracy, epochs %d-%d", min_e / 2 + 1, max_e);
+    snprintf(zt[1], sizeof zt[1], "Train accuracy, epochs %d-%d", min_e / 2 + 1, max_e);
+    mlp_svg_panel panels[4] = {{"Test accuracy", "Epoch", "Test accuracy", series, n, 0, 1},
+                               {"Train accuracy", "Epoch", "Train accuracy", series + n, n, 0, 1},
+                               {zt[0], "Epoch", "Test accuracy", series + 2 * n, n, 0, 1},
+                               {zt[1], "Epoch", "Train accuracy", series + 3 * n, n, 0, 1}};
     char title[300], fname[200];
     snprintf(title, sizeof title, "Accuracy by loss, %s, %s (%s)", act, arch, mlp_dataset_title(D->name));
-    mlp_svg_figure fig = {title, panels, 2, 2};
+    mlp_svg_figure fig = {title, panels, zoom ? 4 : 2, 2};
     snprintf(fname, sizeof fname, "%slosses", fprefix);
-    if (write_figure(R, fname, &fig) == 0) sbuf_printf(b, "\n![%s](figures/%s.svg)\n", title, fname);
+    if (write_figure(R, fname, &fig) == 0) {
+        sbuf_printf(b, "\n![%s](figures/%s.svg)\n", title, fname);
+        if (zoom) sbuf_puts(b, "\nBottom: the second half of training only, on its own scale.\n");
+    }
+    free(xs);
     free(series), free(labels), free(sel);
 }
 
@@ -826,39 +862,65 @@ static void section_depth(report *R, dataset_ctx *D, ds_out *o, const char *fpre
         names losses = {{0}, 0};
         for (int k = 0; k < np; k++) names_add(&losses, R->groups[pa[k]].rep->loss);
         qsort(losses.v, (size_t)losses.n, sizeof(char *), cmp_name_ptr);
-        mlp_svg_panel panels[MAX_NAMES];
-        mlp_svg_series *series = calloc((size_t)2 * (size_t)np + 1, sizeof *series);
+        /* The full curves start near chance (0.1), which flattens the final accuracies (0.96-0.98) at the top of
+         * the axis; long runs get a second panel per loss, the second half of training on its own axis. */
+        int min_e = 1 << 30, max_e = 0;
+        for (int k = 0; k < np; k++) {
+            const int e[2] = {R->groups[pa[k]].epochs, R->groups[pb[k]].epochs};
+            for (int j = 0; j < 2; j++) min_e = e[j] < min_e ? e[j] : min_e, max_e = e[j] > max_e ? e[j] : max_e;
+        }
+        const int zoom = min_e >= 20;
+        mlp_svg_panel panels[2 * MAX_NAMES];
+        mlp_svg_series *series = calloc((size_t)4 * (size_t)np + 1, sizeof *series);
         char(*labels)[200] = calloc((size_t)2 * (size_t)np + 1, sizeof *labels);
-        char(*pt)[96] = calloc((size_t)losses.n + 1, sizeof *pt);
-        if (!series || !labels || !pt) {
-            free(series), free(labels), free(pt), free(pa), free(pb);
+        char(*pt)[96] = calloc((size_t)2 * losses.n + 1, sizeof *pt);
+        double *xs = calloc((size_t)max_e + 1, sizeof *xs);
+        if (!series || !labels || !pt || !xs) {
+            free(series), free(labels), free(pt), free(pa), free(pb), free(xs);
             return (void)rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
         }
-        int ns = 0;
+        for (int e = 0; e < max_e; e++) xs[e] = e + 1;
+        int ns = 0, npan = 0, nlab = 0;
         for (int l = 0; l < losses.n; l++) {
-            snprintf(pt[l], sizeof pt[l], "%s loss", losses.v[l]);
-            panels[l] = (mlp_svg_panel){pt[l], "Epoch", "Test accuracy", series + ns, 0, 0, 1};
-            for (int k = 0; k < np; k++) {
-                const group *G = &R->groups[pa[k]], *H = &R->groups[pb[k]];
-                if (strcmp(G->rep->loss, losses.v[l])) continue;
-                int color = names_find(&D->acts, G->rep->act);
-                snprintf(labels[ns], sizeof labels[ns], "%s, %d layer%s", G->rep->act, la, la > 1 ? "s" : "");
-                group_series(R, &series[ns], G, MLP_METRIC_TEST_ACC, labels[ns], color, 0);
-                ns++;
-                snprintf(labels[ns], sizeof labels[ns], "%s, %d layer%s", H->rep->act, lb, lb > 1 ? "s" : "");
-                group_series(R, &series[ns], H, MLP_METRIC_TEST_ACC, labels[ns], color, 1);
-                ns++;
-                panels[l].n_series += 2;
+            const int lab0 = nlab;
+            for (int z = 0; z <= zoom; z++) {
+                mlp_svg_panel *P = &panels[npan];
+                if (z) snprintf(pt[npan], sizeof pt[npan], "%s loss, epochs %d-%d", losses.v[l], min_e / 2 + 1, max_e);
+                else snprintf(pt[npan], sizeof pt[npan], "%s loss", losses.v[l]);
+                *P = (mlp_svg_panel){pt[npan], "Epoch", "Test accuracy", series + ns, 0, 0, 1};
+                npan++;
+                int j = 0;
+                for (int k = 0; k < np; k++) {
+                    const group *G = &R->groups[pa[k]], *H = &R->groups[pb[k]];
+                    if (strcmp(G->rep->loss, losses.v[l])) continue;
+                    int color = names_find(&D->acts, G->rep->act);
+                    for (int d = 0; d < 2; d++) {
+                        const group *X = d ? H : G;
+                        const int layers = d ? lb : la;
+                        if (!z) {
+                            snprintf(labels[nlab], sizeof labels[nlab], "%s, %d layer%s", X->rep->act, layers,
+                                     layers > 1 ? "s" : "");
+                            nlab++;
+                        }
+                        mlp_svg_series *S = &series[ns++];
+                        group_series(R, S, X, MLP_METRIC_TEST_ACC, labels[lab0 + j++], color, d);
+                        if (z) second_half(S, xs);
+                        P->n_series++;
+                    }
+                }
             }
         }
         char title[300], fname[300], safe[300];
         snprintf(title, sizeof title, "Test accuracy, %s (solid) vs %s (dashed) (%s)", base, other,
                  mlp_dataset_title(D->name));
-        mlp_svg_figure fig = {title, panels, losses.n, losses.n > 1 ? 2 : 1};
+        mlp_svg_figure fig = {title, panels, npan, npan > 1 ? 2 : 1};
         snprintf(fname, sizeof fname, "%sdepth_%s", fprefix, other);
         file_safe(safe, sizeof safe, fname);
-        if (write_figure(R, safe, &fig) == 0) sbuf_printf(b, "\n![%s](figures/%s.svg)\n", title, safe);
-        free(series), free(labels), free(pt), free(pa), free(pb);
+        if (write_figure(R, safe, &fig) == 0) {
+            sbuf_printf(b, "\n![%s](figures/%s.svg)\n", title, safe);
+            if (zoom) sbuf_puts(b, "\nRight: the second half of training only, on its own scale.\n");
+        }
+        free(series), free(labels), free(pt), free(pa), free(pb), free(xs);
     }
 }
 
@@ -975,8 +1037,142 @@ static void section_all(report *R, dataset_ctx *D, ds_out *o) {
     }
 }
 
+#define N_MISTAKES 24
+
+/* The test pictures the model got wrong with the most confidence, into m[0..N_MISTAKES) (pixels[k] holds
+ * picture k's bytes), most confident first; returns how many (at most N_MISTAKES), *n_wrong the errors in all,
+ * or -1 on a failure (R->st set). Confidence: the softmax probability of the predicted class for ce and focal
+ * models (whose scores are trained as log-probabilities); for mse and hinge, whose scores are not
+ * probabilities, the score gap s_pred - s_true. */
+static int find_mistakes(report *R, mlp_net *net, const mlp_model_meta *meta, const mlp_dataset *test,
+                         mlp_mistake *m, uint8_t (*pixels)[28 * 28], int *n_wrong) {
+    const int K = net->arch.width[net->arch.n_layers], dim = test->dim, softmax =
+        meta->loss.kind == MLP_LOSS_CE || meta->loss.kind == MLP_LOSS_FOCAL;
+    int n = 0;
+    int idx[N_MISTAKES];
+    *n_wrong = 0;
+    for (int i0 = 0; i0 < test->n; i0 += net->max_batch) {
+        const int nb = test->n - i0 < net->max_batch ? test->n - i0 : net->max_batch;
+        const float *out = mlp_net_forward(net, test->x + (size_t)i0 * dim, nb);
+        if (!out) return rep_fail(R, MLP_ERR_NOMEM, "report: the model's forward pass failed");
+        for (int r = 0; r < nb; r++) {
+            const float *sc = out + (size_t)r * K;
+            const int truth = (int)test->y[i0 + r];
+            int pred = 0;
+            for (int k = 1; k < K; k++)
+                if (sc[k] > sc[pred]) pred = k;
+            if (pred == truth) continue;
+            ++*n_wrong;
+            double c;
+            if (softmax) {
+                double z = 0;
+                for (int k = 0; k < K; k++) z += exp((double)sc[k] - sc[pred]);
+                c = 1 / z;
+            } else c = (double)sc[pred] - sc[truth];
+            /* insert into the sorted list (ties: the earlier picture first) */
+            int at = n < N_MISTAKES ? n : N_MISTAKES - 1;
+            if (n == N_MISTAKES && !(c > m[at].confidence)) continue;
+            while (at > 0 && c > m[at - 1].confidence) {
+                m[at] = m[at - 1];
+                idx[at] = idx[at - 1];
+                at--;
+            }
+            m[at] = (mlp_mistake){NULL, truth, pred, i0 + r, c};
+            idx[at] = i0 + r;
+            if (n < N_MISTAKES) n++;
+        }
+    }
+    /* the pictures' bytes back from the scaled inputs: p = x / scale + offset */
+    for (int k = 0; k < n; k++) {
+        const float *x = test->x + (size_t)idx[k] * dim;
+        for (int i = 0; i < dim; i++) {
+            double v = x[i] / meta->scaling.scale + meta->scaling.offset;
+            pixels[k][i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+        }
+        m[k].pixels = pixels[k];
+    }
+    return n;
+}
+
+/* The best run's pictures: its confusion matrix, its most confident mistakes and its first layer's weights. */
+static void best_run_figures(report *R, ds_out *o, const mlp_run *r, mlp_net *net, const mlp_model_meta *meta,
+                             const mlp_dataset *test, const int *conf, const char *fprefix) {
+    const int K = net->arch.width[net->arch.n_layers];
+    const char *cnames[MLP_MAX_CLASSES > 10 ? MLP_MAX_CLASSES : 10];
+    for (int k = 0; k < K; k++) cnames[k] = mlp_class_name(r->dataset, k);
+    sbuf *b = &o->body;
+    char title[400], fname[300];
+    mlp_error e;
+    /* the confusion matrix */
+    sbuf svg = SBUF_INIT;
+    mlp_strf(title, sizeof title, "Confusion matrix of %s on the %s test set", r->name, mlp_dataset_title(r->dataset));
+    snprintf(fname, sizeof fname, "%sconfusion", fprefix);
+    if (mlp_confusion_svg(&svg, conf, K, cnames, title, &e)) {
+        sbuf_free(&svg);
+        return (void)rep_fail(R, e.code, e.msg);
+    }
+    if (write_svg(R, fname, svg)) return;
+    sbuf_printf(b, "\n### Confusion matrix\n\n![%s](figures/%s.svg)\n", title, fname);
+    /* the most confident mistakes (28 x 28 inputs only: the pictures are shown as such) */
+    if (test->dim == 28 * 28) {
+        mlp_mistake m[N_MISTAKES];
+        uint8_t(*pixels)[28 * 28] = malloc(sizeof(*pixels) * N_MISTAKES);
+        if (!pixels) return (void)rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
+        int n_wrong = 0, n = find_mistakes(R, net, meta, test, m, pixels, &n_wrong);
+        const int softmax = meta->loss.kind == MLP_LOSS_CE || meta->loss.kind == MLP_LOSS_FOCAL;
+        if (n > 0) {
+            char cap[400];
+            mlp_strf(title, sizeof title, "The %d most confident mistakes of %s (%s)", n, r->name,
+                     mlp_dataset_title(r->dataset));
+            if (softmax)
+                mlp_strf(cap, sizeof cap,
+                         "%d of %d test pictures are misclassified; shown: the %d with the highest softmax probability "
+                         "p of the class said.",
+                         n_wrong, test->n, n);
+            else
+                mlp_strf(cap, sizeof cap,
+                         "%d of %d test pictures are misclassified; shown: the %d with the largest score gap "
+                         "(said minus true; %s scores are not probabilities).",
+                         n_wrong, test->n, n, meta->loss.kind == MLP_LOSS_HINGE ? "hinge" : "mse");
+            svg = (sbuf)SBUF_INIT;
+            snprintf(fname, sizeof fname, "%smistakes", fprefix);
+            if (mlp_mistakes_svg(&svg, m, n, 28, cnames, softmax ? "p" : "gap", cap, title, &e)) {
+                sbuf_free(&svg);
+                free(pixels);
+                return (void)rep_fail(R, e.code, e.msg);
+            }
+            if (write_svg(R, fname, svg) == 0)
+                sbuf_printf(b,
+                            "\n### The most confident mistakes\n\n%s Each picture is shown as the model saw it "
+                            "(ink dark), with its index in the test set.\n\n![%s](figures/%s.svg)\n",
+                            cap, title, fname);
+        }
+        free(pixels);
+        if (n < 0) return;
+    }
+    /* the first layer's weights (square inputs only) */
+    const int side = (int)lround(sqrt((double)net->arch.width[0]));
+    if (side * side == net->arch.width[0]) {
+        svg = (sbuf)SBUF_INIT;
+        mlp_strf(title, sizeof title, "First-layer weights of %s (%s, %s)", r->name, r->arch, r->act);
+        snprintf(fname, sizeof fname, "%sweights", fprefix);
+        if (mlp_weights_svg(&svg, net->params + net->w_off[0], net->arch.width[1], net->arch.width[0], title,
+                            net->arch.n_layers > 1 ? "hidden unit" : "class", &e)) {
+            sbuf_free(&svg);
+            return (void)rep_fail(R, e.code, e.msg);
+        }
+        if (write_svg(R, fname, svg) == 0)
+            sbuf_printf(b,
+                        "\n### What the first layer learned\n\nEach tile is one hidden unit's weights on the %dx%d "
+                        "input pixels: blue negative, white 0, red positive, each tile scaled to its own largest "
+                        "|weight| (`mlp plot --weights` draws this for any model).\n\n![%s](figures/%s.svg)\n",
+                        side, side, title, fname);
+    }
+}
+
 /* Per-class test accuracy of the best configuration's first run, from its model file and test set. */
-static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *best, char *note, size_t note_size) {
+static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *best, char *note, size_t note_size,
+                            const char *fprefix) {
     const mlp_run *r = best->rep;
     char path[MLP_RUN_PATH_MAX + 32];
     mlp_net net;
@@ -1035,6 +1231,7 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
     }
     sbuf_printf(&o->summary, "- The hardest class for the best configuration is **%s** (test accuracy %.4f).\n",
                 mlp_class_name(r->dataset, worst), worst_acc);
+    best_run_figures(R, o, r, &net, &meta, &test, conf, fprefix);
     free(conf);
     mlp_dataset_free(&test);
     mlp_net_free(&net);
@@ -1487,7 +1684,7 @@ mlp_status mlp_report_write(const mlp_run_set *set, const mlp_report_opts *opts,
         section_all(&R, D, o);
         if (opts->eval_models && best >= 0) {
             char note[512] = "";
-            section_classes(&R, D, o, &R.groups[best], note, sizeof note);
+            section_classes(&R, D, o, &R.groups[best], note, sizeof note, fp);
             if (note[0]) {
                 sbuf_puts(&o->body, "\n*(");
                 md_cell(&o->body, note);
