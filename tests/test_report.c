@@ -1118,3 +1118,36 @@ TEST(report_best_run_pictures_by_hand) {
     CHECK_CONTAINS(svg, "per class (10)");
     free(svg);
 }
+
+TEST(report_seed_noise_welch) {
+    /* three configurations x 3 seeds: gelu 0.970/0.972/0.974 (mean 0.972, sd 0.002), selu 0.010 lower, swish
+     * 0.001 higher. gelu vs selu: t = 0.010 / sqrt(2 x 0.002^2 / 3) = 6.12 with df = 4 (critical 2.776):
+     * beyond noise; swish vs gelu: t = 0.61, within. */
+    const char *root = check_tmpdir();
+    char study[1024], out[1024], path[1100], row[1024];
+    snprintf(study, sizeof study, "%s/study", root);
+    snprintf(out, sizeof out, "%s/report", root);
+    mkdir(study, 0755);
+    const char *acts[3] = {"gelu", "selu", "swish"};
+    const double base[3] = {0.970, 0.960, 0.971};
+    for (int a = 0; a < 3; a++)
+        for (int sd = 1; sd <= 3; sd++) {
+            syn s = {NULL, "128", "784-128-10", acts[a], "hinge", sd, 4, 0, 1, base[a] + 0.002 * (sd - 1), 1.0, NULL, NULL};
+            make_run(study, &s);
+        }
+    mlp_report_result res;
+    mlp_error err;
+    CHECK(write_report(study, out, &res, &err) == MLP_OK);
+    snprintf(path, sizeof path, "%s/REPORT.md", out);
+    char *md = check_read_text(path);
+    CHECK_CONTAINS(md, "## Which differences exceed seed noise");
+    CHECK(line_starting(md, "| 784-128-10, hinge | gelu > selu |", row, sizeof row) != NULL);
+    CHECK_CONTAINS(row, "| 0.9720 ± 0.0020 | 0.9620 ± 0.0020 | +0.0100 | 6.1 | **beyond** |");
+    CHECK(line_starting(md, "| 784-128-10, hinge | swish > gelu |", row, sizeof row) != NULL);
+    CHECK_CONTAINS(row, "| +0.0010 | 0.6 | within |");
+    CHECK(line_starting(md, "| 784-128-10, hinge | swish > selu |", row, sizeof row) != NULL);
+    CHECK_CONTAINS(row, "| +0.0110 | 6.7 | **beyond** |");
+    CHECK_CONTAINS(md, "- Seed noise: 2 of 3 differences between activations");
+    CHECK_CONTAINS(md, "Next: gelu + hinge (0.9720, 0.0010 lower, within seed noise: Welch's t = 0.6).");
+    free(md);
+}

@@ -156,6 +156,30 @@ typedef struct group {
     int vary_idx;   /* index of its settings among the dataset's distinct settings (a dash style) */
 } group;
 
+/* Whether two configurations' means of field f differ by more than seed-to-seed noise: Welch's t-test, two-sided,
+ * at the 5% level. t = (mean_a - mean_b) / sqrt(sd_a^2/n_a + sd_b^2/n_b), with the Welch-Satterthwaite degrees
+ * of freedom df = (a + b)^2 / (a^2/(n_a - 1) + b^2/(n_b - 1)) (a = sd_a^2/n_a, b = sd_b^2/n_b), compared with the
+ * t distribution's 97.5% quantile for floor(df) (a table: rounding df down is the conservative side). With 3
+ * seeds a side df is 2 to 4, so a difference must be about 3-4 standard errors to count.
+ * Returns 1 beyond noise, 0 within, -1 when it cannot be told (fewer than 2 seeds on a side); *t_out = t. */
+static int beyond_noise(const group *A, const group *B, int f, double *t_out) {
+    static const double t975[31] = {NAN,   12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                    2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080,
+                                    2.074, 2.069,  2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    *t_out = NAN;
+    if (A->n < 2 || B->n < 2 || !isfinite(A->sd[f]) || !isfinite(B->sd[f])) return -1;
+    const double a = A->sd[f] * A->sd[f] / A->n, b = B->sd[f] * B->sd[f] / B->n, d = A->mean[f] - B->mean[f];
+    if (a + b == 0) {
+        *t_out = d == 0 ? 0 : d > 0 ? INFINITY : -INFINITY;
+        return d != 0;
+    }
+    const double t = d / sqrt(a + b), df = (a + b) * (a + b) / (a * a / (A->n - 1) + b * b / (B->n - 1));
+    *t_out = t;
+    int k = (int)floor(df);
+    if (k < 1) k = 1;
+    return fabs(t) > (k <= 30 ? t975[k] : 1.96);
+}
+
 /* " (what differs)" after a configuration's name, when its runs differ in an option the table does not show */
 static void md_vary(sbuf *b, const group *G) {
     if (!G->vary[0]) return;
@@ -832,7 +856,7 @@ static void section_depth(report *R, dataset_ctx *D, ds_out *o, const char *fpre
             continue;
         }
         sbuf *b = &o->body;
-        int la = arch_layers(R, base), lb = arch_layers(R, other);
+        int la = arch_layers(R, base), lb = arch_layers(R, other), marked = 0;
         sbuf_printf(b, "\n## %d vs %d hidden layers (%s vs %s)%s\n\n", la, lb, base, other, sfx);
         sbuf_printf(b,
                     "| activation | loss | test acc, %d | test acc, %d | difference | train acc, %d | train acc, %d | "
@@ -855,9 +879,16 @@ static void section_depth(report *R, dataset_ctx *D, ds_out *o, const char *fpre
             md_vary(b, G);
             sbuf_puts(b, " | ");
             md_cell(b, G->rep->loss);
-            sbuf_printf(b, " | %s | %s | %+.4f | %s | %s | %s | %s | %s | %s |\n", c[0], c[1],
-                        H->mean[F_TEST_ACC] - G->mean[F_TEST_ACC], c[2], c[3], c[4], c[5], c[6], c[7]);
+            double t;
+            int real = beyond_noise(H, G, F_TEST_ACC, &t);
+            sbuf_printf(b, " | %s | %s | %+.4f%s | %s | %s | %s | %s | %s | %s |\n", c[0], c[1],
+                        H->mean[F_TEST_ACC] - G->mean[F_TEST_ACC], real > 0 ? " *" : "", c[2], c[3], c[4], c[5], c[6],
+                        c[7]);
+            marked |= real >= 0;
         }
+        if (marked)
+            sbuf_puts(b, "\n\\*: the difference exceeds seed noise (Welch's t-test over the seeds, 5% level, two-sided); "
+                         "unmarked differences are within it.\n");
         /* figure: one panel per loss; color = activation, solid = base, dashed = deeper */
         names losses = {{0}, 0};
         for (int k = 0; k < np; k++) names_add(&losses, R->groups[pa[k]].rep->loss);
@@ -1011,6 +1042,74 @@ static void section_published(report *R, dataset_ctx *D, ds_out *o) {
                   "\nThe reference's 2-hidden-layer results are published only as remarks (gelu runs took 610-659 s; "
                   "focal stays under 50% test accuracy with gelu or swish and reaches about 90% with selu); they are "
                   "checked as such (\"about\" = within 0.02).\n");
+}
+
+/* One row of the seed-noise table: a and b differ in one thing (`what` names the pair), higher mean first. */
+static void noise_row(sbuf *b, const group *A, const group *B, const char *ctx, const char *na, const char *nb,
+                      int *n_rows, int *n_real) {
+    if (B->mean[F_TEST_ACC] > A->mean[F_TEST_ACC]) {
+        const group *G = A;
+        const char *n = na;
+        A = B, B = G, na = nb, nb = n;
+    }
+    double t;
+    int real = beyond_noise(A, B, F_TEST_ACC, &t);
+    if (real < 0) return;
+    char ca[96], cb[96];
+    fmt_stat(ca, sizeof ca, A->mean[F_TEST_ACC], A->sd[F_TEST_ACC], A->n, 4);
+    fmt_stat(cb, sizeof cb, B->mean[F_TEST_ACC], B->sd[F_TEST_ACC], B->n, 4);
+    sbuf_puts(b, "| ");
+    md_cell(b, ctx);
+    sbuf_puts(b, " | ");
+    md_cell(b, na);
+    sbuf_puts(b, " > ");
+    md_cell(b, nb);
+    sbuf_printf(b, " | %s | %s | %+.4f | %.1f | %s |\n", ca, cb, A->mean[F_TEST_ACC] - B->mean[F_TEST_ACC], t,
+                real ? "**beyond**" : "within");
+    ++*n_rows;
+    *n_real += real;
+}
+
+/* Which differences in final test accuracy exceed seed-to-seed noise (configurations with several seeds): every
+ * pair of activations for each architecture and loss, and every pair of losses for each architecture and
+ * activation. */
+static void section_noise(report *R, dataset_ctx *D, ds_out *o) {
+    if (D->max_seeds < 2) return;
+    char sfx[64];
+    suffix_for(R, D, sfx, sizeof sfx);
+    sbuf *b = &o->body;
+    sbuf_printf(b,
+                "\n## Which differences exceed seed noise%s\n\n"
+                "Two configurations' mean final test accuracies differ beyond seed noise when Welch's t-test over "
+                "their seeds rejects equal means at the 5%% level (two-sided). With 3 seeds a side that takes a t of "
+                "about 3 to 4: a difference of 3-4 standard errors.\n",
+                sfx);
+    int rows[2] = {0}, real[2] = {0};
+    for (int kind = 0; kind < 2; kind++) { /* 0: activations compared, 1: losses compared */
+        sbuf_printf(b, "\n| %s | %s | test acc | test acc, other | difference | Welch's t | seed noise |\n"
+                       "|---|---|---:|---:|---:|---:|---|\n",
+                    kind ? "architecture, activation" : "architecture, loss", kind ? "losses" : "activations");
+        for (int k = 0; k < D->ng; k++)
+            for (int j = k + 1; j < D->ng; j++) {
+                const group *A = &R->groups[D->g[k]], *B = &R->groups[D->g[j]];
+                if (strcmp(A->rep->arch, B->rep->arch) || strcmp(A->vary, B->vary)) continue;
+                const int same_act = !strcmp(A->rep->act, B->rep->act), same_loss = !strcmp(A->rep->loss, B->rep->loss);
+                char ctx[300];
+                if (kind == 0 && same_loss && !same_act) {
+                    mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->loss, A->vary[0] ? ", " : "", A->vary);
+                    noise_row(b, A, B, ctx, A->rep->act, B->rep->act, &rows[0], &real[0]);
+                } else if (kind == 1 && same_act && !same_loss) {
+                    mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->act, A->vary[0] ? ", " : "", A->vary);
+                    noise_row(b, A, B, ctx, A->rep->loss, B->rep->loss, &rows[1], &real[1]);
+                }
+            }
+    }
+    if (rows[0])
+        sbuf_printf(&o->summary,
+                    "- Seed noise: %d of %d differences between activations (same architecture and loss) and %d of %d "
+                    "between losses (same architecture and activation) exceed it (Welch's t-test, 5%%; see \"Which "
+                    "differences exceed seed noise\").\n",
+                    real[0], rows[0], real[1], rows[1]);
 }
 
 static void section_all(report *R, dataset_ctx *D, ds_out *o) {
@@ -1332,9 +1431,9 @@ static void summary(report *R, dataset_ctx *D, ds_out *o, int *best_out) {
         double gap = B->mean[F_TEST_ACC] - S->mean[F_TEST_ACC];
         group_name(name, sizeof name, S, D->archs.n > 1);
         sbuf_printf(s, " Next: %s (%.4f, %.4f lower", name, S->mean[F_TEST_ACC], gap);
-        if (B->n > 1 && S->n > 1 && isfinite(B->sd[F_TEST_ACC]) && isfinite(S->sd[F_TEST_ACC]))
-            sbuf_printf(s, ", %s the seeds' standard deviations",
-                        gap <= B->sd[F_TEST_ACC] + S->sd[F_TEST_ACC] ? "within" : "beyond");
+        double t;
+        int real = beyond_noise(B, S, F_TEST_ACC, &t);
+        if (real >= 0) sbuf_printf(s, ", %s seed noise: Welch's t = %.1f", real ? "beyond" : "within", t);
         sbuf_puts(s, ").");
     }
     sbuf_putc(s, '\n');
@@ -1679,6 +1778,7 @@ mlp_status mlp_report_write(const mlp_run_set *set, const mlp_report_opts *opts,
         section_activations(&R, D, o, fp);
         section_losses(&R, D, o, fp);
         section_depth(&R, D, o, fp);
+        section_noise(&R, D, o);
         section_published(&R, D, o);
         summary_published(o, &o->summary);
         section_all(&R, D, o);
