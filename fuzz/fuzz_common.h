@@ -61,14 +61,14 @@ typedef struct fuzz_run {
     mlp_net net;
     mlp_trainer tr;
     float x[30 * 4];
-    uint8_t y[30];
+    int32_t y[30];
 } fuzz_run;
 
 static inline void fuzz_run_init(fuzz_run *r) {
     mlp_error err;
     memset(r, 0, sizeof *r);
     for (int i = 0; i < 30; i++) {
-        r->y[i] = (uint8_t)(i % 10);
+        r->y[i] = i % 10;
         for (int j = 0; j < 4; j++) r->x[i * 4 + j] = (float)((i * 7 + j * 3) % 11) / 11.0f - 0.5f;
     }
     r->train.n = 30;
@@ -76,6 +76,7 @@ static inline void fuzz_run_init(fuzz_run *r) {
     r->train.dim = 4;
     r->train.x = r->x;
     r->train.y = r->y;
+    r->train.classes = 10;
     mlp_arch arch;
     FUZZ_ASSERT(mlp_arch_parse(&arch, "3", 4, 10, MLP_ACT_RELU, &err) == MLP_OK);
     FUZZ_ASSERT(mlp_net_create(&r->net, &arch, 8, &err) == MLP_OK);

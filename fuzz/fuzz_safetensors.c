@@ -1,6 +1,6 @@
-/* fuzz_safetensors.c - the model reader: mlp_model_parse on arbitrary bytes. On success the network must
- * be usable: its architecture is consistent, a forward pass runs, and saving it gives a file that parses
- * again to the same parameters. */
+/* fuzz_safetensors.c - the model reader: mlp_model_parse on arbitrary bytes, that is the one safetensors
+ * parser (src/io/safetensors.c, shared with checkpoints) and the model's own checks. On success the network
+ * must be usable: its architecture is consistent and a forward pass runs. */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -411,7 +411,7 @@ TEST(robust_run_folder_force_and_resume_checks) {
     st = sh(out, sizeof out, "%s train --resume '%s'", mlp_bin(), run3);
     CHECK_INT(st, 1);
     CHECK_CONTAINS(out, "checkpoint.safetensors");
-    CHECK_CONTAINS(out, "not inside the");
+    CHECK_CONTAINS(out, "extend beyond the data section");
     CHECK(stat(path, &sb) == 0);
 }
 

@@ -12,6 +12,7 @@
 #include "mpi_util.h"
 #include "progress.h"
 #include "runlock.h"
+#include "runcfg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -267,45 +268,15 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     json_sbuf_string(b, data_dir_used);
     sbuf_printf(b, ",\n  \"arch\": \"%s\",\n  \"hidden\": [", archs);
     for (int l = 1; l < arch->n_layers; l++) sbuf_printf(b, "%s%d", l > 1 ? ", " : "", arch->width[l]);
-    sbuf_printf(b, "],\n  \"act\": \"%s\",\n  \"loss\": \"%s\",\n  \"hinge_margin\": ", mlp_act_name(arch->act),
-                mlp_loss_name(c->loss.kind));
-    json_sbuf_float(b, c->loss.hinge_margin);
-    sbuf_printf(b, ",\n  \"focal_gamma\": ");
-    json_sbuf_float(b, c->loss.focal_gamma);
-    sbuf_printf(b, ",\n  \"focal_alpha\": [");
-    for (int k = 0; k < arch->width[arch->n_layers] && k < MLP_MAX_CLASSES; k++) {
-        if (k) sbuf_puts(b, ", ");
-        json_sbuf_float(b, c->loss.focal_alpha[k]);
-    }
-    sbuf_printf(b, "],\n  \"grad_reduction\": \"%s\",\n  \"lr\": ", c->reduction == MLP_GRAD_SUM ? "sum" : "mean");
-    json_sbuf_float(b, c->lr);
-    sbuf_puts(b, ",\n  \"wd\": ");
-    json_sbuf_float(b, c->wd);
-    sbuf_puts(b, ",\n  \"momentum\": ");
-    json_sbuf_float(b, c->momentum);
-    sbuf_printf(b, ",\n  \"optimizer\": \"%s\",\n  \"nesterov\": %s,\n  \"beta1\": ", mlp_optim_name(c->optim),
-                c->nesterov ? "true" : "false");
-    json_sbuf_float(b, c->beta1);
-    sbuf_puts(b, ",\n  \"beta2\": ");
-    json_sbuf_float(b, c->beta2);
-    sbuf_puts(b, ",\n  \"eps\": ");
-    json_sbuf_float(b, c->eps);
-    sbuf_printf(b, ",\n  \"schedule\": \"%s\",\n  \"warmup_epochs\": %d,\n  \"step_epochs\": %d,\n  \"step_gamma\": ",
-                mlp_schedule_name(c->schedule), c->warmup_epochs, c->step_epochs);
-    json_sbuf_float(b, c->step_gamma);
-    sbuf_puts(b, ",\n  \"min_lr\": ");
-    json_sbuf_float(b, c->min_lr);
-    sbuf_puts(b, ",\n  \"dropout\": ");
-    json_sbuf_float(b, c->dropout);
-    sbuf_printf(b, ",\n  \"early_stop\": %d,\n  \"monitor\": \"%s\"", c->early_stop, mlp_monitor_name(c->monitor));
-    sbuf_printf(b, ",\n  \"batch\": %d,\n  \"epochs\": %d,\n  \"init_std\": ", c->batch, c->epochs);
-    json_sbuf_float(b, c->init_std);
-    sbuf_printf(b, ",\n  \"seed\": %llu,\n  \"shuffle\": %s,\n  \"init_model\": ", (unsigned long long)c->seed,
-                c->shuffle ? "true" : "false");
+    sbuf_printf(b, "],\n  \"act\": \"%s\"", mlp_act_name(arch->act));
+    /* the loss, the optimizer and every training setting: runcfg.h's table, as the checkpoint records them */
+    rc_config rc = rc_default();
+    rc.train = *c;
+    rc_json_write(b, &rc, arch->width[arch->n_layers], RC_JSON_TRAIN);
+    sbuf_puts(b, ",\n  \"init_model\": ");
     if (t->init_model) json_sbuf_string(b, t->init_model);
     else sbuf_puts(b, "null");
-    sbuf_printf(b, ",\n  \"input_offset\": 128,\n  \"input_scale\": ");
-    json_sbuf_float(b, mlp_scaling_default().scale);
+    rc_json_write(b, &rc, arch->width[arch->n_layers], RC_JSON_SCALING);
     sbuf_printf(b, ",\n  \"threads\": %d,\n  \"kernels\": \"%s\",\n  \"out\": ", t->threads, mlp_kernels_name(kernels));
     json_sbuf_string(b, out);
     sbuf_puts(b, ",\n  \"command\": [");
@@ -349,20 +320,6 @@ static const json_value *cfg_get(const cfg_reader *r, const char *key, json_type
         die("%s: \"%s\" must be a %s, got %s (the run's config file is damaged)", r->path, key, json_type_name(type),
             json_kind(v));
     return v;
-}
-
-/* A float exactly as the file writes it: strtof on the number's own text (json_sbuf_float wrote the shortest
- * text that strtof reads back as the same float; strtod and a cast could round twice). */
-static float cfg_float_at(const cfg_reader *r, const json_value *v, const char *key, double lo, double hi) {
-    if (!v || v->type != JSON_NUMBER) die("%s: \"%s\" must hold numbers, got %s", r->path, key, json_kind(v));
-    float x = strtof(r->text + v->offset, NULL);
-    if (!isfinite(x) || x < lo || x > hi)
-        die("%s: \"%s\" is %g, outside the accepted range [%g, %g]", r->path, key, (double)x, lo, hi);
-    return x;
-}
-
-static float cfg_float(const cfg_reader *r, const char *key, double lo, double hi) {
-    return cfg_float_at(r, cfg_get(r, key, JSON_NUMBER), key, lo, hi);
 }
 
 static long cfg_int(const cfg_reader *r, const char *key, long lo, long hi) {
@@ -429,55 +386,12 @@ static void load_run_config(train_opts *t, const char *dir) {
     t->hidden = t->hidden_buf;
 
     if (mlp_act_parse(cfg_string(&r, "act"), &t->act) != 0) die("%s: unknown \"act\"", path);
-    mlp_loss kind;
-    if (mlp_loss_parse(cfg_string(&r, "loss"), &kind) != 0) die("%s: unknown \"loss\"", path);
-    t->cfg.loss = mlp_loss_default(kind);
-    t->cfg.loss.hinge_margin = cfg_float(&r, "hinge_margin", 0, 1e6);
-    t->cfg.loss.focal_gamma = cfg_float(&r, "focal_gamma", 0, 100);
-    const json_value *alpha = cfg_get(&r, "focal_alpha", JSON_ARRAY);
-    if (json_count(alpha) < 2 || json_count(alpha) > MLP_MAX_CLASSES)
-        die("%s: \"focal_alpha\" must hold one number per class", path);
-    for (size_t k = 0; k < json_count(alpha); k++) t->cfg.loss.focal_alpha[k] = cfg_float_at(&r, json_at(alpha, k), "focal_alpha", 0, 1e30);
-    const char *red = cfg_string(&r, "grad_reduction");
-    if (!strcmp(red, "sum")) t->cfg.reduction = MLP_GRAD_SUM;
-    else if (!strcmp(red, "mean")) t->cfg.reduction = MLP_GRAD_MEAN;
-    else die("%s: \"grad_reduction\" must be sum or mean", path);
-    t->cfg.lr = cfg_float(&r, "lr", 0, 1e6);
-    t->cfg.wd = cfg_float(&r, "wd", 0, 1e6);
-    t->cfg.momentum = cfg_float(&r, "momentum", 0, 0.999999);
-    /* the optimizer and schedule: absent from run folders written before they existed (sgd, constant) */
-    if (json_get(doc.root, "optimizer")) {
-        if (mlp_optim_parse(cfg_string(&r, "optimizer"), &t->cfg.optim) != 0) die("%s: unknown \"optimizer\"", path);
-        if (json_bool(cfg_get(&r, "nesterov", JSON_BOOL), &t->cfg.nesterov) != 0) die("%s: bad \"nesterov\"", path);
-        t->cfg.beta1 = cfg_float(&r, "beta1", 0, 0.999999);
-        t->cfg.beta2 = cfg_float(&r, "beta2", 0, 0.999999);
-        t->cfg.eps = cfg_float(&r, "eps", 1e-30, 1);
-    }
-    if (json_get(doc.root, "schedule")) {
-        if (mlp_schedule_parse(cfg_string(&r, "schedule"), &t->cfg.schedule) != 0) die("%s: unknown \"schedule\"", path);
-        t->cfg.warmup_epochs = (int)cfg_int(&r, "warmup_epochs", 0, 999999);
-        t->cfg.step_epochs = (int)cfg_int(&r, "step_epochs", 1, 1000000);
-        t->cfg.step_gamma = cfg_float(&r, "step_gamma", 1e-30, 1);
-        t->cfg.min_lr = cfg_float(&r, "min_lr", 0, 1e6);
-    }
-    if (json_get(doc.root, "dropout")) t->cfg.dropout = cfg_float(&r, "dropout", 0, 0.99);
-    if (json_get(doc.root, "early_stop")) {
-        t->cfg.early_stop = (int)cfg_int(&r, "early_stop", 0, 1000000);
-        if (mlp_monitor_parse(cfg_string(&r, "monitor"), &t->cfg.monitor) != 0) die("%s: unknown \"monitor\"", path);
-    }
-    t->cfg.batch = (int)cfg_int(&r, "batch", 1, 1 << 20);
-    t->cfg.epochs = (int)cfg_int(&r, "epochs", 1, 1000000);
-    t->cfg.init_std = cfg_float(&r, "init_std", 0, 100);
-    /* the seed is a uint64: read its digits (json_int64 stops at 2^63) */
-    const json_value *seed = cfg_get(&r, "seed", JSON_NUMBER);
-    const char *sp = text + seed->offset;
-    char *end;
-    errno = 0;
-    unsigned long long sv = strtoull(sp, &end, 10);
-    if (*sp < '0' || *sp > '9' || errno || (*end && !strchr(",}] \t\r\n", *end)))
-        die("%s: \"seed\" must be a non-negative integer", path);
-    t->cfg.seed = (uint64_t)sv;
-    if (json_bool(cfg_get(&r, "shuffle", JSON_BOOL), &t->cfg.shuffle) != 0) die("%s: bad \"shuffle\"", path);
+    /* the loss, the optimizer and every training setting (runcfg.h; settings added after a folder was written
+     * keep their defaults) */
+    rc_config rc = rc_default();
+    rc.train = t->cfg;
+    if (rc_json_read(doc.root, text, &rc, 0, &err)) die("%s: %s", path, err.msg); /* 0: the classes are the data's */
+    t->cfg = rc.train;
     const json_value *init = json_get(doc.root, "init_model");
     if (init && init->type == JSON_STRING) {
         copy_str(t->init_buf, sizeof t->init_buf, cfg_string(&r, "init_model"), path, "init_model");

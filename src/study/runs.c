@@ -1,5 +1,6 @@
 /* runs.c - read and validate run folders (config.json + metrics.csv + model.safetensors); see report.h. */
 #include "report.h"
+#include "runcfg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,15 +16,6 @@ static const char *const setting_keys[MLP_SET_COUNT] = {
     "warmup_epochs",  "step_epochs",  "step_gamma",  "min_lr",      "dropout", "early_stop",
     "monitor",
 };
-/* What a run folder written before a setting existed ran with (its canonical text); NULL: no default. */
-static const char *const setting_absent[MLP_SET_COUNT] = {
-    [MLP_SET_OPTIMIZER] = "sgd",      [MLP_SET_NESTEROV] = "false",  [MLP_SET_BETA1] = "0.9",
-    [MLP_SET_BETA2] = "0.999",        [MLP_SET_EPS] = "1e-08",       [MLP_SET_SCHEDULE] = "constant",
-    [MLP_SET_WARMUP_EPOCHS] = "0",    [MLP_SET_STEP_EPOCHS] = "30",  [MLP_SET_STEP_GAMMA] = "0.1",
-    [MLP_SET_MIN_LR] = "0",           [MLP_SET_DROPOUT] = "0",       [MLP_SET_EARLY_STOP] = "0",
-    [MLP_SET_MONITOR] = "loss",
-};
-
 const char *mlp_run_setting_key(int i) { return i >= 0 && i < MLP_SET_COUNT ? setting_keys[i] : "?"; }
 
 const char *mlp_run_state_name(mlp_run_state s) {
@@ -331,8 +323,14 @@ static mlp_status parse_config(mlp_run *r, const char *text, size_t len, mlp_err
     if (json_int64(json_get(root, "threads"), &thr) == 0 && thr > 0 && thr < 100000) r->threads = (int)thr;
     for (int i = 0; i < MLP_SET_COUNT; i++) {
         setting_text(r->setting[i], sizeof r->setting[i], json_get(root, setting_keys[i]));
-        if (!json_get(root, setting_keys[i]) && setting_absent[i])
-            snprintf(r->setting[i], sizeof r->setting[i], "%s", setting_absent[i]);
+        /* a folder written before the setting existed ran with its default (runcfg.h's table) */
+        char dflt[64];
+        json_doc d;
+        if (!json_get(root, setting_keys[i]) && rc_json_default(setting_keys[i], dflt, sizeof dflt) &&
+            json_parse(&d, dflt, strlen(dflt), NULL, &jerr) == MLP_OK) {
+            setting_text(r->setting[i], sizeof r->setting[i], d.root);
+            json_free(&d);
+        }
     }
     /* the command line, kept as strings (the sweep compares it with the one it would run) */
     const json_value *cmd = json_get(root, "command");
