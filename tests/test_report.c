@@ -1151,3 +1151,41 @@ TEST(report_seed_noise_welch) {
     CHECK_CONTAINS(md, "Next: gelu + hinge (0.9720, 0.0010 lower, within seed noise: Welch's t = 0.6).");
     free(md);
 }
+
+TEST(report_long_runs_zoom_on_the_second_half) {
+    /* 20 epochs: the depth and losses figures add the second half (epochs 11-20) on its own axis, whose
+     * range comes from those points only */
+    const char *root = check_tmpdir();
+    char study[1024], out[1024], path[1100];
+    snprintf(study, sizeof study, "%s/study", root);
+    snprintf(out, sizeof out, "%s/report", root);
+    mkdir(study, 0755);
+    syn runs[4] = {{NULL, "128", "784-128-10", "gelu", "hinge", 1, 20, 0, 1, 0.98, 1.0, NULL, NULL},
+                   {NULL, "128", "784-128-10", "gelu", "ce", 1, 20, 0, 1, 0.97, 1.0, NULL, NULL},
+                   {NULL, "128, 32", "784-128-32-10", "gelu", "hinge", 1, 20, 0, 1, 0.975, 1.0, NULL, NULL},
+                   {NULL, "128, 32", "784-128-32-10", "gelu", "ce", 1, 20, 0, 1, 0.965, 1.0, NULL, NULL}};
+    for (int i = 0; i < 4; i++) make_run(study, &runs[i]);
+    mlp_report_result res;
+    mlp_error err;
+    CHECK(write_report(study, out, &res, &err) == MLP_OK);
+    snprintf(path, sizeof path, "%s/figures/mnist_depth_784-128-32-10.svg", out);
+    check_svg_file(path, 8, -1); /* 2 losses x (full, second half) x 2 architectures */
+    char *svg = check_read_text(path);
+    svg_info *info = malloc(sizeof *info);
+    svg_inspect(svg, info);
+    CHECK_INT(info->n_rects, 4);
+    CHECK_INT(info->points[0], 20);
+    CHECK_INT(info->points[2], 10);
+    CHECK_CONTAINS(svg, "ce loss, epochs 11-20");
+    /* the zoomed panel's lowest tick is above the full panel's: test acc at epoch 11 is 0.965 - 0.2 x 9 / 20 =
+     * 0.875 at the lowest (2 layers, ce), against 0.765 at epoch 1 */
+    const char *yt = strstr(svg, "<g class=\"yticks\"");
+    const char *yt2 = yt ? strstr(yt + 1, "<g class=\"yticks\"") : NULL;
+    double lo1 = yt ? atof(strchr(strstr(yt, "<text "), '>') + 1) : NAN;
+    double lo2 = yt2 ? atof(strchr(strstr(yt2, "<text "), '>') + 1) : NAN;
+    CHECK_MSG(lo1 <= 0.765 && lo2 > 0.8 && lo2 <= 0.875, "lowest y ticks %g (full), %g (second half)", lo1, lo2);
+    free(info);
+    free(svg);
+    snprintf(path, sizeof path, "%s/figures/mnist_losses.svg", out);
+    check_svg_file(path, 8, -1); /* test and train accuracy, full and second half, 2 losses */
+}
