@@ -496,6 +496,8 @@ TEST(report_svg_render_structure) {
     sbuf_free(&b);
 }
 
+static int count_of(const char *s, const char *needle);
+
 /* ------------------------------------------------------------------ tests: the report */
 
 TEST(report_tables_hold_the_right_numbers) {
@@ -555,7 +557,7 @@ TEST(report_tables_hold_the_right_numbers) {
     const char *figs[][2] = {{"mnist_activations", "4"},
                              {"mnist_losses", "6"},
                              {"mnist_depth_784-128-32-10", "4"},
-                             {"run_784-128-10_gelu_hinge_s2", "4"},
+                             {"config_784-128-10_gelu_hinge", "4"},
                              {"run_784-128-32-10_gelu_mse_s1", "4"}};
     for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
         snprintf(path, sizeof path, "%s/figures/%s.svg", out, figs[i][0]);
@@ -564,11 +566,19 @@ TEST(report_tables_hold_the_right_numbers) {
         snprintf(ref, sizeof ref, "(figures/%s.svg)", figs[i][0]);
         CHECK_CONTAINS(md, ref);
     }
-    /* the activations figure: gelu+hinge has 2 seeds -> a +- sd band */
+    /* the activations figure: gelu+hinge has 2 seeds -> a +- sd band; its curves are one figure of the mean
+     * over its seeds with bands, instead of one figure per run */
     snprintf(path, sizeof path, "%s/figures/mnist_activations.svg", out);
     char *svg = check_read_text(path);
     CHECK_CONTAINS(svg, "<polygon class=\"band\"");
     free(svg);
+    snprintf(path, sizeof path, "%s/figures/config_784-128-10_gelu_hinge.svg", out);
+    svg = check_read_text(path);
+    CHECK_INT(count_of(svg, "<polygon class=\"band\""), 4);
+    CHECK_CONTAINS(svg, "gelu + hinge, 784-128-10, mean of 2 seeds, band ± 1 sd (MNIST)");
+    free(svg);
+    CHECK(strstr(md, "run_784-128-10_gelu_hinge_s1.svg") == NULL);
+    CHECK_CONTAINS(md, "**gelu + hinge, 784-128-10** (2 seeds)\n\n![gelu + hinge, 784-128-10](figures/config_784-128-10_gelu_hinge.svg)");
     free(md);
 
     /* a second report into the same folder with fewer runs removes the figures it no longer uses */

@@ -539,43 +539,76 @@ static void second_half(mlp_svg_series *S, const double *xs) {
     S->n -= s0;
 }
 
-/* Per-run figure: loss (train, test) and accuracy (train, test) over epochs. */
-static int run_figure(report *R, int i) {
-    const mlp_run *r = R->runs[i];
-    double *buf = malloc(sizeof(double) * (size_t)r->n * 4);
-    if (!buf) return rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
-    double *trl = buf, *tel = buf + r->n, *tra = buf + 2 * r->n, *tea = buf + 3 * r->n;
-    for (int e = 0; e < r->n; e++) {
-        trl[e] = r->m[e].train_loss;
-        tel[e] = r->m[e].test_loss;
-        tra[e] = r->m[e].train_acc;
-        tea[e] = r->m[e].test_acc;
-    }
-    mlp_svg_series ls[2] = {{"train", trl, NULL, r->n, NULL, NULL, 0, 1}, {"test", tel, NULL, r->n, NULL, NULL, 1, 0}};
-    mlp_svg_series as[2] = {{"train", tra, NULL, r->n, NULL, NULL, 0, 1}, {"test", tea, NULL, r->n, NULL, NULL, 1, 0}};
-    char lt[96], title[400];
-    snprintf(lt, sizeof lt, "Loss (%s)", r->loss);
+/* The curves of one run, or of one configuration's seeds (mean, with a +- sd band): loss (train, test) and
+ * accuracy (train, test) over epochs, written as figures/<prefix>_<name>.svg; the figure's name goes to
+ * R->run_fig[slot]. y[metric] are n values each; lo and hi are NULL for one run. */
+static int curves_figure(report *R, int slot, const char *prefix, const char *name, const char *title,
+                         const char *loss, double *const y[MLP_METRIC_COUNT], double *const lo[MLP_METRIC_COUNT],
+                         double *const hi[MLP_METRIC_COUNT], int n) {
+    mlp_svg_series ls[2] = {
+        {"train", y[MLP_METRIC_TRAIN_LOSS], NULL, n, lo ? lo[MLP_METRIC_TRAIN_LOSS] : NULL,
+         hi ? hi[MLP_METRIC_TRAIN_LOSS] : NULL, 0, 1},
+        {"test", y[MLP_METRIC_TEST_LOSS], NULL, n, lo ? lo[MLP_METRIC_TEST_LOSS] : NULL,
+         hi ? hi[MLP_METRIC_TEST_LOSS] : NULL, 1, 0}};
+    mlp_svg_series as[2] = {
+        {"train", y[MLP_METRIC_TRAIN_ACC], NULL, n, lo ? lo[MLP_METRIC_TRAIN_ACC] : NULL,
+         hi ? hi[MLP_METRIC_TRAIN_ACC] : NULL, 0, 1},
+        {"test", y[MLP_METRIC_TEST_ACC], NULL, n, lo ? lo[MLP_METRIC_TEST_ACC] : NULL,
+         hi ? hi[MLP_METRIC_TEST_ACC] : NULL, 1, 0}};
+    char lt[96];
+    snprintf(lt, sizeof lt, "Loss (%s)", loss);
     mlp_svg_panel p[2] = {{lt, "Epoch", "Loss", ls, 2, -1, 1}, {"Accuracy", "Epoch", "Accuracy", as, 2, 0, 1}};
-    mlp_strf(title, sizeof title, "%s: %s + %s, %s, seed %llu (%s)", r->name, r->act, r->loss, r->arch,
-             (unsigned long long)r->seed, mlp_dataset_title(r->dataset));
     mlp_svg_figure fig = {title, p, 2, 2};
-    char name[300], safe[300];
-    snprintf(name, sizeof name, "run_%s", r->name);
-    file_safe(safe, sizeof safe, name);
+    char fname[300], safe[300];
+    snprintf(fname, sizeof fname, "%s_%s", prefix, name);
+    file_safe(safe, sizeof safe, fname);
     /* two studies may hold runs of the same name */
     for (int k = 2; k < 1000; k++) {
         int clash = 0;
-        for (int j = 0; j < i; j++) clash |= R->run_fig[j] && !strcmp(R->run_fig[j], safe);
+        for (int j = 0; j < R->n_runs; j++) clash |= R->run_fig[j] && !strcmp(R->run_fig[j], safe);
         if (!clash) break;
-        snprintf(name, sizeof name, "run_%s_%d", r->name, k);
-        file_safe(safe, sizeof safe, name);
+        snprintf(fname, sizeof fname, "%s_%s_%d", prefix, name, k);
+        file_safe(safe, sizeof safe, fname);
     }
-    int rc = write_figure(R, safe, &fig);
-    free(buf);
-    if (rc) return rc;
-    R->run_fig[i] = strdup(safe);
-    if (!R->run_fig[i]) return rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
+    if (write_figure(R, safe, &fig)) return -1;
+    R->run_fig[slot] = strdup(safe);
+    if (!R->run_fig[slot]) return rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
     return 0;
+}
+
+/* The curves of every configuration: one figure per run when it has one seed, else one per configuration
+ * (its first run's slot), the mean over seeds with a +- sd band, named after the run without "_s<seed>". */
+static int curve_figures(report *R) {
+    for (int g = 0; g < R->ng && !R->st; g++) {
+        const group *G = &R->groups[g];
+        const mlp_run *r = G->rep;
+        char title[400], name[300];
+        if (G->n == 1) {
+            double *buf = malloc(sizeof(double) * (size_t)r->n * MLP_METRIC_COUNT);
+            if (!buf) return rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
+            double *y[MLP_METRIC_COUNT];
+            for (int m = 0; m < MLP_METRIC_COUNT; m++) {
+                y[m] = buf + (size_t)m * r->n;
+                for (int e = 0; e < r->n; e++) y[m][e] = metric_of(&r->m[e], (mlp_metric)m);
+            }
+            mlp_strf(title, sizeof title, "%s: %s + %s, %s, seed %llu (%s)", r->name, r->act, r->loss, r->arch,
+                     (unsigned long long)r->seed, mlp_dataset_title(r->dataset));
+            curves_figure(R, G->runs[0], "run", r->name, title, r->loss, y, NULL, NULL, r->n);
+            free(buf);
+            continue;
+        }
+        /* "784-128-10_gelu_hinge_s1" -> "784-128-10_gelu_hinge" */
+        char sfx[40];
+        snprintf(sfx, sizeof sfx, "_s%llu", (unsigned long long)r->seed);
+        size_t nl = strlen(r->name), sl = strlen(sfx);
+        snprintf(name, sizeof name, "%.*s", (int)(nl > sl && !strcmp(r->name + nl - sl, sfx) ? nl - sl : nl), r->name);
+        char gname[300];
+        group_name(gname, sizeof gname, G, 1);
+        mlp_strf(title, sizeof title, "%s, mean of %d seeds, band ± 1 sd (%s)", gname, G->n,
+                 mlp_dataset_title(r->dataset));
+        curves_figure(R, G->runs[0], "config", name, title, r->loss, G->curve, G->lo, G->hi, G->epochs);
+    }
+    return R->st ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ tables */
@@ -1341,16 +1374,21 @@ static void section_curves(report *R, dataset_ctx *D, ds_out *o) {
     suffix_for(R, D, sfx, sizeof sfx);
     sbuf *b = &o->body;
     sbuf_printf(b,
-                "\n## Curves of every run%s\n\nLoss (left; log scale when it spans more than 20x) and accuracy "
-                "(right), train dashed, test solid.\n",
-                sfx);
+                "\n## Curves of every %s%s\n\nLoss (left; log scale when it spans more than 20x) and accuracy "
+                "(right), train dashed, test solid%s.\n",
+                D->max_seeds > 1 ? "configuration" : "run", sfx,
+                D->max_seeds > 1 ? "; with several seeds the mean over the seeds, with a band of ± one standard "
+                                   "deviation"
+                                 : "");
     for (int k = 0; k < D->ng; k++) {
         const group *G = &R->groups[D->g[k]];
-        for (int s = 0; s < G->n; s++) {
-            int i = G->runs[s];
-            if (!R->run_fig[i]) continue;
-            sbuf_printf(b, "\n**%s**\n\n![%s](figures/%s.svg)\n", R->runs[i]->name, R->runs[i]->name, R->run_fig[i]);
-        }
+        const int i = G->runs[0];
+        if (!R->run_fig[i]) continue;
+        char gname[300];
+        if (G->n > 1) {
+            group_name(gname, sizeof gname, G, 1);
+            sbuf_printf(b, "\n**%s** (%d seeds)\n\n![%s](figures/%s.svg)\n", gname, G->n, gname, R->run_fig[i]);
+        } else sbuf_printf(b, "\n**%s**\n\n![%s](figures/%s.svg)\n", R->runs[i]->name, R->runs[i]->name, R->run_fig[i]);
     }
 }
 
@@ -1764,7 +1802,7 @@ mlp_status mlp_report_write(const mlp_run_set *set, const mlp_report_opts *opts,
         rep_fail(&R, MLP_ERR_NOMEM, "report: out of memory");
         goto fail;
     }
-    for (int i = 0; i < R.n_runs && !R.st; i++) run_figure(&R, i);
+    curve_figures(&R);
     res->note[0] = '\0';
     for (int d = 0; d < R.nds && !R.st; d++) {
         dataset_ctx *D = &R.ds[d];
