@@ -11,7 +11,8 @@
 #                               -fvisibility=hidden; only what include/mlp.h declares is visible (mlp.h marks it),
 #                               and libmlp.a is one pre-linked object whose hidden symbols are made local, so both
 #                               export exactly the functions of mlp.h (tests/test_install.c checks it with nm).
-#   build/libmlpbase.a          src/base (errors, atomic files, clock, JSON, string buffers) for the tool and
+#   build/libmlpbase.a          src/base (errors, atomic files, clock, JSON, string buffers) and src/io/runcfg.c (the
+#                               run configuration's one table: config.json is the tool's) for the tool and
 #                               the study, which share these helpers with the library (not installed)
 #   build/libmlpstudy.a         src/study: run folders, the study report, SVG figures (the tool's, not installed)
 #   build/libmlpint.a           the library's objects with their internal symbols, for white-box tests, the
@@ -42,7 +43,7 @@ endif
 # dispatch; src/io: file formats. src/study: run folders, the study report, SVG figures (outside the library).
 LIB_SRC   = $(wildcard src/base/*.c src/core/*.c src/kernels/*.c src/io/*.c)
 LIB_OBJ   = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
-BASE_OBJ  = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/base/*.c))
+BASE_OBJ  = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/base/*.c) src/io/runcfg.c)
 STUDY_OBJ = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(wildcard src/study/*.c))
 TEST_SRC  = $(wildcard tests/*.c)
 TEST_OBJ  = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)

@@ -1,6 +1,6 @@
 /* fuzz_checkpoint.c - the checkpoint reader: mlp_checkpoint_parse into a small fixed run (fuzz_common.h), that
  * is the one safetensors parser (src/io/safetensors.c, shared with models) and the run configuration's reader
- * (src/base/runcfg.c).
+ * (src/io/runcfg.c).
  * On success the state must be usable and stable: an epoch continues from it, and the state saved then
  * reads back. */
 #include "fuzz_common.h"

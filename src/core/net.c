@@ -379,6 +379,26 @@ void mlp_net_backward(mlp_net *net, const float *x, float *dlogits, int n) {
     mlp_fpmode_leave(&fm);
 }
 
+/* ------------------------------------------------------------------ the update of the whole parameter block */
+
+void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum) {
+    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
+    mlp_fpmode_enter(&fm);
+    mlp_kernels_of(net->kernels)->sgd(net->params, net->momentum, net->grads, net->n_params, lr, wd, momentum);
+    mlp_fpmode_leave(&fm);
+    mlp_net_params_changed(net);
+}
+
+/* optim.c's rule over the flat blocks (every rule is elementwise: the fused step's slices give the same bits) */
+void mlp_optim_step(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step) {
+    const mlp_optim_coef c = mlp_optim_coef_make(cfg, lr, step);
+    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
+    mlp_fpmode_enter(&fm);
+    mlp_optim_apply(&c, net->kernels, net->params, net->momentum, net->moment2, net->grads, net->n_params);
+    mlp_fpmode_leave(&fm);
+    mlp_net_params_changed(net);
+}
+
 /* ------------------------------------------------------------------ the reference training step (step.h) */
 
 double mlp_step_ref_grad(mlp_net *net, const mlp_loss_cfg *loss, const float *x, const int32_t *y, int n,
@@ -519,13 +539,7 @@ static void bias_grad(const float *G, int n, int w, int c0, int c1, float *db) {
 }
 
 /* The step's update rule (plain SGD from lr, wd, mom when s->opt is NULL) */
-static mlp_optim_coef step_rule(const mlp_step *s) {
-    if (s->opt) return *s->opt;
-    mlp_train_cfg c = mlp_train_cfg_default();
-    c.wd = s->wd;
-    c.momentum = s->mom;
-    return mlp_optim_coef_make(&c, s->lr, 1);
-}
+static mlp_optim_coef step_rule(const mlp_step *s) { return s->opt ? *s->opt : mlp_optim_coef_sgd(s->lr, s->wd, s->mom); }
 
 /* db, then the rule on the biases [c0, c1) of a layer whose bias block starts at offset b_off */
 static void bias_update(const mlp_net *net, const mlp_optim_coef *oc, const float *G, int n, int w, int c0, int c1,

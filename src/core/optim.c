@@ -4,7 +4,7 @@
  * over n contiguous parameters w with first state m (SGD's velocity, Adam's first moment), second state s
  * (Adam's second moment) and gradient g, on each kernel path. Every rule is elementwise, so the trainer may
  * cut the parameters into any slices (the fused step: layer 0 transposed, the other layers by rows) and
- * mlp_optim_step may take the flat blocks: the bits are the same. The per-step scalars (bias corrections,
+ * mlp_optim_step (net.c) may take the flat blocks: the bits are the same. This file knows slices, not networks. The per-step scalars (bias corrections,
  * AdamW's decay factor) are formed once per step in double and rounded to float (mlp_optim_coef_make).
  *
  * Paths: the portable loops are the reference. The AVX2 and AVX-512 versions run the same float operations
@@ -124,15 +124,21 @@ int mlp_optim_parse(const char *name, mlp_optim *out) {
     return -1;
 }
 
-mlp_optim_coef mlp_optim_coef_make(const mlp_train_cfg *cfg, float lr, int64_t step) {
+mlp_optim_coef mlp_optim_coef_sgd(float lr, float wd, float momentum) {
     mlp_optim_coef c;
     memset(&c, 0, sizeof c);
-    c.kind = (unsigned)cfg->optim < MLP_OPTIM_COUNT ? cfg->optim : MLP_OPTIM_SGD;
+    c.kind = MLP_OPTIM_SGD;
     c.lr = lr;
-    c.wd = cfg->wd;
-    c.mom = cfg->momentum;
-    c.nesterov = c.kind == MLP_OPTIM_SGD && cfg->nesterov;
+    c.wd = wd;
+    c.mom = momentum;
     c.decay = 1.0f;
+    return c;
+}
+
+mlp_optim_coef mlp_optim_coef_make(const mlp_train_cfg *cfg, float lr, int64_t step) {
+    mlp_optim_coef c = mlp_optim_coef_sgd(lr, cfg->wd, cfg->momentum);
+    c.kind = (unsigned)cfg->optim < MLP_OPTIM_COUNT ? cfg->optim : MLP_OPTIM_SGD;
+    c.nesterov = c.kind == MLP_OPTIM_SGD && cfg->nesterov;
     if (c.kind != MLP_OPTIM_SGD) {
         const double t = step < 1 ? 1.0 : (double)step;
         c.b1 = cfg->beta1;
@@ -164,23 +170,4 @@ void mlp_optim_apply(const mlp_optim_coef *c, mlp_kernels k, float *w, float *m,
     if (OPTIM_SIMD && k == MLP_KERNELS_AVX512 && row->avx512) f = row->avx512;
     else if (OPTIM_SIMD && k == MLP_KERNELS_AVX2 && row->avx2) f = row->avx2;
     f(c, w, m, s, g, n);
-}
-
-/* ------------------------------------------------------------------ the public steps */
-
-void mlp_sgd_step(mlp_net *net, float lr, float wd, float momentum) {
-    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
-    mlp_fpmode_enter(&fm);
-    mlp_kernels_of(net->kernels)->sgd(net->params, net->momentum, net->grads, net->n_params, lr, wd, momentum);
-    mlp_fpmode_leave(&fm);
-    mlp_net_params_changed(net);
-}
-
-void mlp_optim_step(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t step) {
-    const mlp_optim_coef c = mlp_optim_coef_make(cfg, lr, step);
-    mlp_fpmode fm; /* subnormals flushed (fpmode.c) */
-    mlp_fpmode_enter(&fm);
-    mlp_optim_apply(&c, net->kernels, net->params, net->momentum, net->moment2, net->grads, net->n_params);
-    mlp_fpmode_leave(&fm);
-    mlp_net_params_changed(net);
 }

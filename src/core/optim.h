@@ -1,5 +1,5 @@
 /* optim.h - the optimizers' update rules on slices of the parameters (optim.c): what the fused step and
- * mlp_optim_step share. Internal: not installed, not exported. */
+ * mlp_optim_step (net.c) share. Internal: not installed, not exported. */
 #ifndef MLP_OPTIM_H
 #define MLP_OPTIM_H
 
@@ -22,6 +22,8 @@ typedef struct mlp_optim_coef {
 } mlp_optim_coef;
 
 mlp_optim_coef mlp_optim_coef_make(const mlp_train_cfg *cfg, float lr, int64_t step);
+/* Plain SGD with these constants (what mlp_optim_coef_make gives for the sgd optimizer without nesterov). */
+mlp_optim_coef mlp_optim_coef_sgd(float lr, float wd, float momentum);
 /* 1 when the rule is plain SGD, which the kernels' SGD epilogues apply in place of a stored gradient */
 int mlp_optim_is_plain_sgd(const mlp_optim_coef *c);
 /* The update of n contiguous parameters w with first state m, second state s (Adam) and gradient g, on kernel

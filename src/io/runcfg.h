@@ -1,6 +1,7 @@
-/* runcfg.h - the run configuration, written and read in one place (runcfg.c). Internal: in src/base because
- * the library (model files, checkpoints) and the tool (config.json) both use it; it knows the files' keys and
- * text, not their containers, and calls only mlp.h's names and defaults.
+/* runcfg.h - the run configuration, written and read in one place (runcfg.c). Internal. The library (model
+ * files, checkpoints) and the tool (config.json) both use it, so it is also in build/libmlpbase.a beside
+ * src/base; it knows the files' keys and text, not their containers, and calls only mlp.h's names and
+ * defaults.
  *
  * Three files record how a network was made: a model file's __metadata__ (model_io.c), a checkpoint's
  * __metadata__ (checkpoint.c) and a run folder's config.json (the tool's train command, read back by --resume
