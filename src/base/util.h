@@ -13,12 +13,6 @@
 #define MLP_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define MLP_PRINTF(a, b)
-/* snprintf for messages and labels where cutting a long value short is acceptable (buf is always terminated). */
-void mlp_strf(char *buf, size_t size, const char *fmt, ...) MLP_PRINTF(3, 4);
-
-/* Seconds on the monotonic clock (for durations). */
-double mlp_now_seconds(void);
-
 #endif
 
 /* Fill err (if not NULL) with code and a printf-style message; returns code. */

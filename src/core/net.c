@@ -193,17 +193,6 @@ mlp_status mlp_net_set_exec(mlp_net *net, int threads, mlp_kernels kernels, mlp_
     return MLP_OK;
 }
 
-/* dst[c][r] = src[r][c] for a rows x cols src, in 32 x 32 blocks (both sides stay in L1). */
-void mlp_transpose(float *dst, const float *src, int rows, int cols) {
-    enum { TB = 32 };
-    for (int r0 = 0; r0 < rows; r0 += TB)
-        for (int c0 = 0; c0 < cols; c0 += TB) {
-            const int r1 = r0 + TB < rows ? r0 + TB : rows, c1 = c0 + TB < cols ? c0 + TB : cols;
-            for (int r = r0; r < r1; r++)
-                for (int c = c0; c < c1; c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
-        }
-}
-
 void mlp_net_params_changed(mlp_net *net) {
     for (int l = 0; l < net->arch.n_layers; l++)
         mlp_transpose(net->ws->wt[l], net->params + net->w_off[l], net->arch.width[l + 1], net->arch.width[l]);

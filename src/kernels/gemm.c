@@ -113,3 +113,14 @@ void mlp_gemm_tn(mlp_kernels k, int threads, int M, int N, int K, const float *A
     gemm_call g = {mlp_kernels_of(k), 1, K, A, lda, B, ldb, NULL, C, ldc, ep};
     gemm_run(&g, threads, M, N);
 }
+
+/* dst[c][r] = src[r][c] for a rows x cols src, in 32 x 32 blocks (both sides stay in L1). */
+void mlp_transpose(float *dst, const float *src, int rows, int cols) {
+    enum { TB = 32 };
+    for (int r0 = 0; r0 < rows; r0 += TB)
+        for (int c0 = 0; c0 < cols; c0 += TB) {
+            const int r1 = r0 + TB < rows ? r0 + TB : rows, c1 = c0 + TB < cols ? c0 + TB : cols;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++) dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
+        }
+}
