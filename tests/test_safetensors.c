@@ -27,6 +27,13 @@ static uint8_t *slurp(const char *path, size_t *len) {
     return buf;
 }
 
+/* A fixture's bytes (NULL, with a failed check, when it cannot be read) */
+static uint8_t *fixture(const char *path, size_t *len) {
+    uint8_t *buf = slurp(path, len);
+    CHECK_MSG(buf != NULL, "%s: cannot read it (the tests run from the repository root)", path);
+    return buf;
+}
+
 static mlp_train_cfg fixture_cfg(void) {
     mlp_train_cfg cfg = mlp_train_cfg_default();
     cfg.batch = 8;
@@ -79,8 +86,7 @@ static st_format any_format(void) {
 
 TEST(safetensors_model_from_before_loads_and_rewrites_identically) {
     size_t len;
-    uint8_t *old = slurp(FIXTURE_MODEL, &len);
-    CHECK(old != NULL);
+    uint8_t *old = fixture(FIXTURE_MODEL, &len);
     if (!old) return;
     mlp_net net;
     mlp_model_meta meta;
@@ -124,8 +130,7 @@ static int same_metadata(const st_file *a, const st_file *b, const char *skip) {
 
 TEST(safetensors_checkpoint_from_before_loads_and_rewrites_the_same) {
     size_t len;
-    uint8_t *old = slurp(FIXTURE_CKPT, &len);
-    CHECK(old != NULL);
+    uint8_t *old = fixture(FIXTURE_CKPT, &len);
     if (!old) return;
     fuzz_run r;
     mlp_net net;
@@ -170,8 +175,7 @@ TEST(safetensors_checkpoint_from_before_the_optimizers_loads) {
      * early stopping existed: the absent settings read as the defaults of fuzz_run's configuration (epoch-0:
      * the later seeds' metrics hold the NaN test loss of a run without a test set, which is refused) */
     size_t len;
-    uint8_t *old = slurp("fuzz/corpus/checkpoint/epoch-0", &len);
-    CHECK(old != NULL);
+    uint8_t *old = fixture("fuzz/corpus/checkpoint/epoch-0", &len);
     if (!old) return;
     fuzz_run r;
     fuzz_run_init(&r);

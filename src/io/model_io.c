@@ -49,11 +49,12 @@ static mlp_status check_save_args(const mlp_net *net, const mlp_model_meta *meta
     }
     if ((unsigned)meta->loss.kind >= MLP_LOSS_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "model save: unknown loss %d in meta", (int)meta->loss.kind);
-    int finite = isfinite(meta->loss.hinge_margin) && isfinite(meta->loss.focal_gamma) &&
-                 isfinite(meta->scaling.offset) && isfinite(meta->scaling.scale);
-    for (int k = 0; k < arch->width[arch->n_layers]; k++) finite = finite && isfinite(meta->loss.focal_alpha[k]);
-    if (!finite)
-        return mlp_fail(err, MLP_ERR_ARG, "model save: meta holds a NaN or infinite loss or scaling constant");
+    rc_config c = rc_default();
+    c.train.loss = meta->loss;
+    c.scaling = meta->scaling;
+    const char *bad = rc_first_nonfinite(&c, arch->width[arch->n_layers], RC_MODEL);
+    if (bad)
+        return mlp_fail(err, MLP_ERR_ARG, "model save: meta holds a NaN or infinite loss or scaling constant (%s)", bad);
     return MLP_OK;
 }
 

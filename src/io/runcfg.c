@@ -274,6 +274,16 @@ mlp_status rc_meta_read(rc_get_fn get, const void *user, rc_config *c, int K, un
     return MLP_OK;
 }
 
+const char *rc_first_nonfinite(const rc_config *c, int K, unsigned file) {
+    for (size_t i = 0; i < N_FIELDS; i++) {
+        const rc_field *f = &fields[i];
+        const int n = f->type == RC_F32 ? 1 : f->type == RC_ALPHA ? K : 0;
+        for (int k = 0; k < n && (f->files & file); k++)
+            if (!isfinite(((const float *)cat(c, f))[k])) return f->key;
+    }
+    return NULL;
+}
+
 mlp_status rc_compare(const rc_config *a, const rc_config *b, int K, unsigned file, const char *who, mlp_error *err) {
     for (size_t i = 0; i < N_FIELDS; i++) {
         const rc_field *f = &fields[i];

@@ -52,6 +52,9 @@ void rc_meta_write(const rc_config *c, int K, unsigned file, rc_put_fn put, void
  * keeps its value. Every value is checked (finite numbers, known names, K alpha values). */
 mlp_status rc_meta_read(rc_get_fn get, const void *user, rc_config *c, int K, unsigned file, int required,
                         mlp_error *err);
+/* The key of the first number of `file`'s fields in c that is a NaN or infinite (metadata holds finite numbers
+ * only), or NULL. */
+const char *rc_first_nonfinite(const rc_config *c, int K, unsigned file);
 /* The first field of `file` in which a and b differ (floats bit for bit), said as "the checkpoint was written with
  * KEY A but this run has KEY B" (MLP_ERR_ARG); MLP_OK when they agree. `who` names a's file ("the checkpoint"). */
 mlp_status rc_compare(const rc_config *a, const rc_config *b, int K, unsigned file, const char *who, mlp_error *err);
