@@ -129,8 +129,8 @@ static void json_seeds(void) {
     static const char *docs[] = {
         "{\"a\": [1, -2.5e3, true, false, null], \"b\": {\"c\": \"d\\u00e9\\n\"}}",
         "[0, 1e-7, 9007199254740993, -0.0, \"\\ud83d\\ude00\"]",
-        "{\"__metadata__\":{\"format\":\"mlp\"},\"fc1.weight\":{\"dtype\":\"F32\",\"shape\":[10,4],"
-        "\"data_offsets\":[0,160]}}",
+        ("{\"__metadata__\":{\"format\":\"mlp\"},\"fc1.weight\":{\"dtype\":\"F32\",\"shape\":[10,4],"
+         "\"data_offsets\":[0,160]}}"),
         "\"plain string\"",
     };
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
