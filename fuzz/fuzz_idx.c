@@ -5,24 +5,27 @@
 
 static void parse_both(const uint8_t *buf, size_t len) {
     mlp_error err;
-    uint8_t *px = NULL, *lab = NULL;
-    int n = -1, rows = -1, cols = -1, nl = -1;
+    uint8_t *px = NULL;
+    int32_t *lab = NULL;
+    int n = -1, rows = -1, cols = -1, nl = -1, classes = -1;
     mlp_status st = mlp_idx_parse_images(buf, len, &px, &n, &rows, &cols, &err);
     fuzz_check_error(st, &err);
     if (st == MLP_OK) {
-        /* success: the header's shape is exactly the bytes after the 16-byte header */
+        /* success: the header's shape is exactly the bytes after the header (16 bytes, or 12 for a 2-D file) */
+        const size_t header = buf[3] == 2 ? 12 : 16;
         FUZZ_ASSERT(n > 0 && rows > 0 && cols > 0 && px != NULL);
-        FUZZ_ASSERT((size_t)n * (size_t)rows * (size_t)cols == len - 16);
-        FUZZ_ASSERT(memcmp(px, buf + 16, len - 16) == 0);
+        FUZZ_ASSERT((size_t)n * (size_t)rows * (size_t)cols == len - header);
+        FUZZ_ASSERT(memcmp(px, buf + header, len - header) == 0);
     } else {
         FUZZ_ASSERT(px == NULL && n == 0);
     }
     free(px);
-    st = mlp_idx_parse_labels(buf, len, &lab, &nl, &err);
+    st = mlp_idx_parse_labels(buf, len, &lab, &nl, &classes, &err);
     fuzz_check_error(st, &err);
     if (st == MLP_OK) {
-        FUZZ_ASSERT(nl > 0 && (size_t)nl == len - 8);
-        for (int i = 0; i < nl; i++) FUZZ_ASSERT(lab[i] <= 9);
+        /* uint8 labels (type byte 0x08) or int32 (4 bytes each); every one a class below the count */
+        FUZZ_ASSERT(nl > 0 && (size_t)nl * (buf[2] == 0x08 ? 1 : 4) == len - 8);
+        for (int i = 0; i < nl; i++) FUZZ_ASSERT(lab[i] >= 0 && lab[i] < classes);
     }
     free(lab);
 }

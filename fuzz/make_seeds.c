@@ -185,6 +185,17 @@ static void jpeg_seeds(void) {
     jpeg_seed("cmyk8x8.jpg", 8, 8, 4, 0);
 }
 
+static void csv_seeds(void) {
+    /* label byte (even: the default label column, odd: the column named "b") + a CSV file */
+    static const char *const seeds[][2] = {
+        {"strings", "\0sepal,petal,species\n5.1,1.4,setosa\n7.0,4.7,versicolor\n6.3,6.0,virginica\n"},
+        {"ints", "\0f1,label,f2\n1,10,2\n3,2,4\n5,-1,6e-3\n"},
+        {"quoted", "\1\xEF\xBB\xBF\"a\",\"b\",\"c, d\"\r\n 1.5 ,\"2\",\"say \"\"hi\"\"\"\r\n\r\n3,4,x\r\n"},
+    };
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
+        put("csv", seeds[i][0], seeds[i][1], 1 + strlen(seeds[i][1] + 1));
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) root = argv[1];
     char tmp[64];
@@ -195,6 +206,7 @@ int main(int argc, char **argv) {
     json_seeds();
     pgm_seeds();
     jpeg_seeds();
+    csv_seeds(); /* the npy corpus is numpy's own files: fuzz/corpus/npy/README */
     unlink(tmp);
     return 0;
 }

@@ -172,6 +172,7 @@ typedef struct mlp_dataset {
     int classes;   /* the number of classes (IDX: the largest label + 1; CSV, NPY: the distinct labels) */
     char **class_names; /* [classes] names of the classes (CSV and NPY labels as written), or NULL: the classes are
                          * their indices. One allocation (pointers, then the strings), freed by mlp_dataset_free */
+    int byte_data; /* 1: x holds 8-bit values scaled at load (IDX files, uint8 NPY); 0: features as read */
 } mlp_dataset;
 
 /* Parse IDX files from memory (the raw, uncompressed bytes). Images: unsigned bytes, 3 dimensions [n x rows x
@@ -200,6 +201,33 @@ mlp_status mlp_dataset_load_idx(mlp_dataset *ds, const char *images_path, const 
 mlp_status mlp_dataset_load_dir(mlp_dataset *train, mlp_dataset *test, const char *dir, mlp_scaling s,
                                 mlp_error *err);
 void mlp_dataset_free(mlp_dataset *ds); /* frees x, y and class_names, zeroes *ds; NULL is a no-op */
+/* A dataset from a file or folder, recognised by its kind (docs/DATA.md):
+ *   a folder     IDX files as mlp_dataset_load_dir reads them (train-images-idx3-ubyte, ...; test too when test
+ *                is not NULL)
+ *   NAME.csv     a header row of column names, one row per example: numeric feature cells and a label cell
+ *                (NAME.csv.gz: the same, gzip-compressed); the label column is opts->label, else "label", else
+ *                the last column; integer labels are classes in numeric order, other labels strings in byte
+ *                order (scikit-learn's classes_), named in ds->class_names
+ *   NAME.npz     an archive of X.npy and y.npy (np.savez or np.savez_compressed)
+ *   NAME.npy     the features X; the labels are the file of the same name with its last X made a y
+ *                (X.npy: y.npy, train_X.npy: train_y.npy). X [n x d] (or [n x rows x cols]) float32, float64 or
+ *                uint8, y [n] integers, little-endian, C order.
+ * 8-bit data (IDX, uint8 X) is scaled at load, x = (v - offset) * scale with opts->byte_scaling; other features
+ * are kept as read and must be finite. A file holds one set: test (if not NULL) is left empty (n = 0). Every
+ * malformed input is MLP_ERR_FORMAT naming the file, line and column (CSV) or field, before the data is allocated;
+ * limits: 1 GiB per file, 2^28 values, 2^20 features. opts NULL: mlp_data_opts_default(). */
+typedef struct mlp_data_opts {
+    const char *label;         /* CSV label column; NULL: "label", else the last column */
+    mlp_scaling byte_scaling;  /* 8-bit data; default mlp_scaling_default() (the reference) */
+} mlp_data_opts;
+mlp_data_opts mlp_data_opts_default(void);
+mlp_status mlp_dataset_load(mlp_dataset *train, mlp_dataset *test, const char *path, const mlp_data_opts *opts,
+                            mlp_error *err);
+/* A seeded, stratified hold-out: from every class of src, round(fraction x its count) examples (chosen by a
+ * Fisher-Yates shuffle from (seed, stream 3)) go to val, the others to train, each in src's order, with src's
+ * classes and names. fraction in (0, 1); MLP_ERR_ARG when it would leave either part empty. Free both. */
+mlp_status mlp_dataset_split(const mlp_dataset *src, double fraction, uint64_t seed, mlp_dataset *train,
+                             mlp_dataset *val, mlp_error *err);
 /* The name of class k (ds->class_names[k]), or NULL when the dataset has no names or k is out of range. */
 const char *mlp_dataset_class_name(const mlp_dataset *ds, int k);
 /* Make a test set's labels those of its training set: with class names (either side), test class "b" becomes the
@@ -377,7 +405,8 @@ typedef struct mlp_train_cfg {
     float min_lr;                 /* cosine: the final learning rate, 0..lr (default 0) */
     /* Inverted dropout on every hidden layer's output while training (mlp_dropout; masks from seed), [0, 1) */
     float dropout;
-    /* Early stopping: after every epoch the trainer compares `monitor` on the monitored set (the test set) with
+    /* Early stopping: after every epoch the trainer compares `monitor` on the monitored set (the validation set
+     * mlp_trainer.val if there is one, else the test set) with
      * the best epoch so far (mlp_trainer.best_epoch; a strict improvement counts); with early_stop = N > 0 the
      * run should stop once N epochs in a row have not improved it (mlp_trainer_stop_early). 0: never. */
     int early_stop;
@@ -399,9 +428,10 @@ void mlp_optim_step(mlp_net *net, const mlp_train_cfg *cfg, float lr, int64_t st
 typedef struct mlp_epoch_metrics {
     int epoch;                       /* 1-based */
     double train_loss, train_acc;    /* means over the epoch's batches, measured before each update */
-    double test_loss, test_acc;      /* over the whole test set after the epoch */
+    double test_loss, test_acc;      /* over the whole test set after the epoch (NaN: no test set) */
     double lr;
     double seconds;                  /* wall time of this epoch, test evaluation included */
+    double val_loss, val_acc;        /* over the validation set (mlp_trainer.val) after the epoch (NaN: none) */
 } mlp_epoch_metrics;
 
 /* Called by mlp_trainer_epoch after every step with the running sums of the epoch's per-batch loss
@@ -418,6 +448,10 @@ typedef struct mlp_trainer {
     mlp_train_cfg cfg;
     mlp_net *net;
     const mlp_dataset *train, *test;
+    /* A validation set (NULL after mlp_trainer_init; set it before the first epoch, e.g. from
+     * mlp_dataset_split): evaluated after every epoch (val_loss, val_acc), and then the set early stopping and the
+     * best epoch watch instead of the test set. Its labels must be classes of the network. */
+    const mlp_dataset *val;
     mlp_rng shuffle_rng;
     int epochs_done;
     int step_in_epoch;                 /* steps done in the current epoch (0 between epochs) */

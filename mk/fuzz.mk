@@ -11,7 +11,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS ?= idx safetensors checkpoint json pgm png jpeg
+FUZZ_TARGETS ?= idx safetensors checkpoint json pgm png jpeg csv npy
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -g -O1 $(FUZZ_SAN) $(filter-out -fPIC,$(MLP_CFLAGS))

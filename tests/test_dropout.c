@@ -135,7 +135,7 @@ TEST(dropout_forward_by_hand_and_gradient) {
         for (int k = 0; k < 3; k++) CHECK_NEAR(plain[r * 3 + k], want[k], 1e-5);
     }
     mlp_net_forward_train(&net, X, 6, &d);
-    mlp_dataset ds = {6, 1, 3, 3, (float *)X, (int32_t *)Y, 3, NULL};
+    mlp_dataset ds = {.n = 6, .rows = 1, .cols = 3, .dim = 3, .x = (float *)X, .y = (int32_t *)Y, .classes = 3};
     double l1, a1, l2, a2;
     mlp_error err;
     CHECK(mlp_evaluate(&net, &lc, &ds, &l1, &a1, NULL, &err) == MLP_OK);
@@ -300,7 +300,7 @@ TEST(dropout_config_checks) {
     CHECK(mlp_net_create(&net, &arch, 8, &err) == MLP_OK);
     static float x[8 * 4];
     static int32_t y[8];
-    mlp_dataset ds = {8, 1, 4, 4, x, y, 10, NULL};
+    mlp_dataset ds = {.n = 8, .rows = 1, .cols = 4, .dim = 4, .x = x, .y = y, .classes = 10};
     const float bad[] = {1.0f, -0.1f, NAN};
     for (int i = 0; i < 3; i++) {
         mlp_train_cfg c = mlp_train_cfg_default();

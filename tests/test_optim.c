@@ -178,7 +178,7 @@ TEST(optim_names_and_config_checks) {
     CHECK(mlp_net_create(&net, &arch, 8, &err) == MLP_OK);
     static float x[8 * 4];
     static int32_t y[8];
-    mlp_dataset ds = {8, 1, 4, 4, x, y, 10, NULL};
+    mlp_dataset ds = {.n = 8, .rows = 1, .cols = 4, .dim = 4, .x = x, .y = y, .classes = 10};
     const char *want[] = {"Nesterov", "beta1", "beta2", "eps", "warm-up", "step schedule every", "factor",
                           "final learning rate", "unknown optimizer"};
     for (int i = 0; i < 9; i++) {

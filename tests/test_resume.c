@@ -52,8 +52,8 @@ static void problem_init(problem *p, int variant) {
         }
         p->y[i] = (int32_t)label;
     }
-    p->train = (mlp_dataset){SN, 4, 5, SDIM, p->x, p->y, 10, NULL};
-    p->test = (mlp_dataset){STEST, 4, 5, SDIM, p->x + SN * SDIM, p->y + SN, 10, NULL};
+    p->train = (mlp_dataset){.n = SN, .rows = 4, .cols = 5, .dim = SDIM, .x = p->x, .y = p->y, .classes = 10};
+    p->test = (mlp_dataset){.n = STEST, .rows = 4, .cols = 5, .dim = SDIM, .x = p->x + SN * SDIM, .y = p->y + SN, .classes = 10};
 }
 
 /* The update rule of the runs: 0 the reference's SGD; 1 Adam with a warm-up and a cosine schedule; 2 AdamW with

@@ -37,6 +37,9 @@
 
 typedef struct train_opts {
     const char *data, *dataset, *hidden, *init_model, *out, *resume;
+    const char *test_data, *label; /* --test-data, --label */
+    double val_fraction;           /* --val-fraction (0: none) */
+    int dataset_set;               /* --dataset given */
     mlp_act act;
     mlp_train_cfg cfg;
     int lr_set, wd_set, momentum_set;
@@ -48,8 +51,10 @@ typedef struct train_opts {
     size_t max_memory; /* bytes the network may take (--max-memory) */
     const char *fixing_opt; /* the first option given that defines the run (refused with --resume) */
     /* values read from config.json by --resume live here */
-    char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096];
+    char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096], test_buf[4096], label_buf[256];
 } train_opts;
+
+static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val);
 
 static void train_usage(FILE *f) {
     fprintf(f,
@@ -58,7 +63,14 @@ static void train_usage(FILE *f) {
             "Train an MLP and write a run folder (config.json, metrics.csv, checkpoint.safetensors,\n"
             "model.safetensors). Defaults are the reference report's best configuration (784-128-10 gelu + hinge).\n"
             "\n"
-            "  --data DIR             folder with the IDX files (default $MLP_DATA/<dataset> or data/<dataset>)\n"
+            "  --data PATH            the training data: a folder of IDX files (default $MLP_DATA/<dataset> or\n"
+            "                         data/<dataset>; its t10k files are the test set), a .csv file (header row,\n"
+            "                         numeric features, a label column), an .npz archive (X.npy, y.npy) or an\n"
+            "                         X.npy file (labels in y.npy beside it): docs/DATA.md\n"
+            "  --test-data PATH       the test set, of any of those kinds (a folder: its t10k files)\n"
+            "  --label NAME           the CSV's label column (default: the column named label, else the last)\n"
+            "  --val-fraction F       hold out a seeded, stratified fraction F of the training data as a\n"
+            "                         validation set (val_loss, val_acc per epoch; watched by --early-stop)\n"
             "  --dataset NAME         mnist | fashion-mnist (default mnist)\n"
             "  --hidden LIST          hidden widths: 128 | 128,32 | any list, or none (default 128)\n"
             "  --act NAME             relu | sigmoid | tanh | selu | swish | gelu (default gelu)\n"
@@ -86,8 +98,9 @@ static void train_usage(FILE *f) {
             "  --dropout P            inverted dropout on the hidden layers while training, 0 <= P < 1\n"
             "                         (default 0; masks from --seed, identical for any --threads)\n"
             "  --early-stop N         stop when N epochs in a row have not improved the monitored value on the\n"
-            "                         test set (default 0: run every epoch); best.safetensors is always the\n"
-            "                         model of the best epoch so far\n"
+            "                         validation set (--val-fraction), or on the test set when there is none\n"
+            "                         (default 0: run every epoch); best.safetensors is always the model of\n"
+            "                         the best epoch so far\n"
             "  --monitor WHAT         loss | acc: the value early stopping and best.safetensors watch (default loss)\n"
             "  --batch N              batch size (default 100)\n"
             "  --epochs N             epochs (default 200)\n"
@@ -155,7 +168,7 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
                                          "--no-shuffle", "--init",   "--optimizer", "--nesterov", "--beta1",
                                          "--beta2",      "--eps",    "--schedule", "--warmup-epochs",
                                          "--step-epochs", "--step-gamma", "--min-lr", "--dropout",
-                                         "--early-stop",  "--monitor"};
+                                         "--early-stop",  "--monitor", "--test-data", "--label", "--val-fraction"};
     while (opts_next(&o)) {
         for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
             if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
@@ -163,7 +176,10 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
             train_usage(stdout);
             exit(0);
         } else if (is(&o, "--data")) t->data = opts_value(&o);
-        else if (is(&o, "--dataset")) t->dataset = check_dataset(opts_value(&o));
+        else if (is(&o, "--test-data")) t->test_data = opts_value(&o);
+        else if (is(&o, "--label")) t->label = opts_value(&o);
+        else if (is(&o, "--val-fraction")) t->val_fraction = parse_double(o.name, opts_value(&o), 1e-9, 0.999999);
+        else if (is(&o, "--dataset")) t->dataset = check_dataset(opts_value(&o)), t->dataset_set = 1;
         else if (is(&o, "--hidden")) t->hidden = opts_value(&o);
         else if (is(&o, "--act")) t->act = parse_act(opts_value(&o));
         else if (is(&o, "--loss")) {
@@ -266,6 +282,15 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
     json_sbuf_string(b, t->dataset);
     sbuf_printf(b, ",\n  \"data\": ");
     json_sbuf_string(b, data_dir_used);
+    if (t->test_data) { /* the data options: only when given, so that a reference run's config.json stays as it was */
+        sbuf_printf(b, ",\n  \"test_data\": ");
+        json_sbuf_string(b, t->test_data);
+    }
+    if (t->label) {
+        sbuf_printf(b, ",\n  \"label\": ");
+        json_sbuf_string(b, t->label);
+    }
+    if (t->val_fraction > 0) sbuf_printf(b, ",\n  \"val_fraction\": %.17g", t->val_fraction);
     sbuf_printf(b, ",\n  \"arch\": \"%s\",\n  \"hidden\": [", archs);
     for (int l = 1; l < arch->n_layers; l++) sbuf_printf(b, "%s%d", l > 1 ? ", " : "", arch->width[l]);
     sbuf_printf(b, "],\n  \"act\": \"%s\"", mlp_act_name(arch->act));
@@ -364,13 +389,25 @@ static void load_run_config(train_opts *t, const char *dir) {
     if (doc.root->type != JSON_OBJECT) die("%s: expected a JSON object, got %s", path, json_kind(doc.root));
 
     const char *ds = cfg_string(&r, "dataset");
-    if (strcmp(ds, "mnist") && strcmp(ds, "fashion-mnist"))
-        die("%s: unknown dataset '%.40s' (expected mnist or fashion-mnist)", path, ds);
     copy_str(t->dataset_buf, sizeof t->dataset_buf, ds, path, "dataset");
     t->dataset = t->dataset_buf;
     if (!t->data) {
         copy_str(t->data_buf, sizeof t->data_buf, cfg_string(&r, "data"), path, "data");
         t->data = t->data_buf;
+    }
+    /* the data options (absent: not used by the run) */
+    if (json_get(doc.root, "test_data")) {
+        copy_str(t->test_buf, sizeof t->test_buf, cfg_string(&r, "test_data"), path, "test_data");
+        t->test_data = t->test_buf;
+    }
+    if (json_get(doc.root, "label")) {
+        copy_str(t->label_buf, sizeof t->label_buf, cfg_string(&r, "label"), path, "label");
+        t->label = t->label_buf;
+    }
+    if (json_get(doc.root, "val_fraction")) {
+        const json_value *vf = cfg_get(&r, "val_fraction", JSON_NUMBER);
+        t->val_fraction = strtod(r.text + vf->offset, NULL);
+        if (!(t->val_fraction > 0 && t->val_fraction < 1)) die("%s: \"val_fraction\" must be in (0, 1)", path);
     }
 
     const json_value *hidden = cfg_get(&r, "hidden", JSON_ARRAY);
@@ -492,14 +529,19 @@ static void clear_progress(void) {
     if (active_progress) progress_clear(active_progress);
 }
 
-static void write_metrics(const char *out, const mlp_epoch_metrics *h, int n) {
+/* metrics.csv; with a validation set (val) two more columns, val_loss and val_acc */
+static void write_metrics(const char *out, const mlp_epoch_metrics *h, int n, int val) {
     sbuf csv = SBUF_INIT;
     char path[4200];
     mlp_error err;
-    sbuf_puts(&csv, "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
-    for (int i = 0; i < n; i++)
-        sbuf_printf(&csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f\n", h[i].epoch, h[i].train_loss, h[i].train_acc,
+    sbuf_puts(&csv, val ? "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds,val_loss,val_acc\n"
+                        : "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds\n");
+    for (int i = 0; i < n; i++) {
+        sbuf_printf(&csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.6f", h[i].epoch, h[i].train_loss, h[i].train_acc,
                     h[i].test_loss, h[i].test_acc, h[i].lr, h[i].seconds);
+        if (val) sbuf_printf(&csv, ",%.9g,%.9g", h[i].val_loss, h[i].val_acc);
+        sbuf_puts(&csv, "\n");
+    }
     path_in(path, sizeof path, out, METRICS_FILE);
     if (csv.oom || mlp_write_file_atomic(path, sbuf_str(&csv), csv.len, &err)) {
         clear_progress();
@@ -646,8 +688,8 @@ static int train_other_rank(train_opts *t) {
     char dir[4096] = "";
     dp_share_spec(t, dir, sizeof dir);
     dp_default_threads(t);
-    mlp_dataset train, test;
-    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_data(&err, t->dataset, dir);
+    mlp_dataset train, test, val;
+    load_sets(t, dir, &train, &test, &val);
     mlp_arch arch;
     mlp_net net;
     if (mlp_arch_parse(&arch, t->hidden, train.dim, train.classes, t->act, &err)) die_err(&err);
@@ -655,7 +697,7 @@ static int train_other_rank(train_opts *t) {
     net.input_sparse = 0; /* the sharded step is dense, and this rank does not evaluate */
     if (mlp_net_set_exec(&net, t->threads, t->kernels, &err)) die_err(&err);
     mlp_trainer tr;
-    if (mlp_trainer_init(&tr, &net, &t->cfg, &train, &test, &err)) die_err(&err);
+    if (mlp_trainer_init(&tr, &net, &t->cfg, &train, test.n ? &test : NULL, &err)) die_err(&err);
     dp_share_state(&tr);
     dp_attach(&tr);
     tr.test = NULL; /* rank 0 evaluates */
@@ -709,6 +751,61 @@ static void check_classes(const mlp_dataset *train, const mlp_dataset *test, con
         where, list, first, train->classes - 1);
 }
 
+static int is_folder(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Where the training data is (dir: an IDX folder as data_dir finds it, or the --data file as given), and, for a
+ * file, the run's dataset name from it unless --dataset said (iris.csv: "iris"; letters, digits, - and _). */
+static void find_data(train_opts *t, char *dir, size_t size) {
+    if (!t->data || is_folder(t->data)) {
+        if (t->label) die_usage("--label names a CSV column; --data %s is a folder of IDX files", t->data ? t->data : dir);
+        data_dir(dir, size, t->data, t->dataset);
+        return;
+    }
+    snprintf(dir, size, "%s", t->data);
+    if (t->dataset_set || t->resume) return;
+    const char *base = strrchr(t->data, '/') ? strrchr(t->data, '/') + 1 : t->data;
+    size_t n = 0;
+    for (; base[n] && base[n] != '.' && n < sizeof t->dataset_buf - 1; n++) {
+        const char c = base[n];
+        t->dataset_buf[n] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ? c : '_';
+    }
+    t->dataset_buf[n] = '\0';
+    t->dataset = n ? t->dataset_buf : "data";
+}
+
+/* The training set (from dir, see find_data), the test set (an IDX folder's t10k files, or --test-data; empty
+ * when a --data file has no --test-data) with its classes made the training set's, and the validation set held
+ * out by --val-fraction (empty without). Every problem is a one-line error before any work. */
+static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val) {
+    mlp_error err;
+    mlp_data_opts o = mlp_data_opts_default();
+    o.label = t->label;
+    memset(test, 0, sizeof *test);
+    memset(val, 0, sizeof *val);
+    if (is_folder(dir) || !t->data) {
+        if (mlp_dataset_load_dir(train, t->test_data ? NULL : test, dir, o.byte_scaling, &err))
+            die_data(&err, t->dataset, dir);
+    } else if (mlp_dataset_load(train, NULL, dir, &o, &err)) {
+        die_err(&err);
+    }
+    if (t->test_data) {
+        mlp_status st = is_folder(t->test_data) ? mlp_dataset_load_dir(NULL, test, t->test_data, o.byte_scaling, &err)
+                                                : mlp_dataset_load(test, NULL, t->test_data, &o, &err);
+        if (st) die_err(&err);
+        if (train->classes >= 2 && mlp_dataset_match(test, train, &err)) die("--test-data %s: %s", t->test_data, err.msg);
+    }
+    check_classes(train, test->n ? test : NULL, dir);
+    if (t->val_fraction > 0) {
+        mlp_dataset whole = *train;
+        if (mlp_dataset_split(&whole, t->val_fraction, t->cfg.seed, train, val, &err))
+            die("--val-fraction %g: %s", t->val_fraction, err.msg);
+        mlp_dataset_free(&whole);
+    }
+}
+
 int cmd_train(int argc, char **argv) {
     train_opts t;
     mlp_error err;
@@ -736,7 +833,7 @@ int cmd_train(int argc, char **argv) {
     }
 
     char dir[4096];
-    data_dir(dir, sizeof dir, t.data, t.dataset);
+    find_data(&t, dir, sizeof dir);
     char out[4096];
     if (t.resume) snprintf(out, sizeof out, "%s", t.resume);
     else if (t.out) snprintf(out, sizeof out, "%s", t.out);
@@ -755,13 +852,12 @@ int cmd_train(int argc, char **argv) {
         dp_default_threads(&t);
     }
 
-    mlp_dataset train, test;
-    if (mlp_dataset_load_dir(&train, &test, dir, mlp_scaling_default(), &err)) die_data(&err, t.dataset, dir);
+    mlp_dataset train, test, val;
+    load_sets(&t, dir, &train, &test, &val);
     if (t.cfg.batch > train.n)
         die_usage("--batch %d is larger than the training set (%d images); choose 1..%d", t.cfg.batch, train.n,
                   train.n);
 
-    check_classes(&train, &test, dir);
     mlp_arch arch;
     if (mlp_arch_parse(&arch, t.hidden, train.dim, train.classes, t.act, &err)) die_usage("--hidden: %s", err.msg);
     char ckpt[4200] = "";
@@ -806,7 +902,8 @@ int cmd_train(int argc, char **argv) {
     if (mlp_net_set_exec(&net, t.threads, t.kernels, &err)) die_usage("%s", err.msg);
 
     mlp_trainer tr;
-    if (mlp_trainer_init(&tr, &net, &t.cfg, &train, &test, &err)) die_usage("%s", err.msg);
+    if (mlp_trainer_init(&tr, &net, &t.cfg, &train, test.n ? &test : NULL, &err)) die_usage("%s", err.msg);
+    tr.val = val.n ? &val : NULL;
 
     /* Everything is checked: only now is the run folder created, locked, then written. */
     if (t.resume) {
@@ -836,17 +933,17 @@ int cmd_train(int argc, char **argv) {
         if (mlp_checkpoint_load(ckpt, &tr, history, t.cfg.epochs, &n_hist, &err))
             die("%s%s", err.msg,
                 err.code == MLP_ERR_ARG ? " (the checkpoint does not belong to the run its config.json describes)" : "");
-        write_metrics(out, history, n_hist); /* in case a kill came between the checkpoint and metrics.csv */
+        write_metrics(out, history, n_hist, val.n > 0); /* in case a kill came between the checkpoint and metrics.csv */
     } else {
         save_checkpoint(ckpt, &tr, history, 0); /* epoch 0: resuming never depends on --init's file again */
-        write_metrics(out, history, 0);
+        write_metrics(out, history, 0, val.n > 0);
     }
 
     char archs[256];
     mlp_arch_format(&arch, archs, sizeof archs);
     progress pr;
     progress_init(&pr, stdout, t.quiet, t.json);
-    progress_run run = {t.dataset, archs, out, &t.cfg, arch.act, net.kernels, t.threads, tr.epochs_done + 1};
+    progress_run run = {t.dataset, archs, out, &t.cfg, arch.act, net.kernels, t.threads, tr.epochs_done + 1, val.n > 0};
     progress_begin(&pr, &run);
     if (n_hist > 0) pr.last_test_acc = history[n_hist - 1].test_acc; /* a resumed run's last epoch */
     active_progress = &pr;
@@ -898,7 +995,7 @@ int cmd_train(int argc, char **argv) {
         }
         /* checkpoint first: metrics.csv is rebuilt from it on --resume */
         save_checkpoint(ckpt, &tr, history, n_hist);
-        write_metrics(out, history, n_hist);
+        write_metrics(out, history, n_hist, val.n > 0);
         progress_epoch(&pr, &m);
         if (ranks > 1) {
             dp_agree_stop();
@@ -923,10 +1020,10 @@ int cmd_train(int argc, char **argv) {
     active_progress = NULL;
     if (tr.best_epoch && !t.quiet && !t.json) {
         if (mlp_trainer_stop_early(&tr))
-            printf("early stop after epoch %d of %d: test %s has not improved for %d epochs\n", tr.epochs_done,
-                   t.cfg.epochs, mlp_monitor_name(t.cfg.monitor), tr.since_best);
-        printf("best epoch %d (test %s %.6g): %s/%s\n", tr.best_epoch, mlp_monitor_name(t.cfg.monitor), tr.best_value,
-               out, BEST_FILE);
+            printf("early stop after epoch %d of %d: %s %s has not improved for %d epochs\n", tr.epochs_done,
+                   t.cfg.epochs, val.n ? "validation" : "test", mlp_monitor_name(t.cfg.monitor), tr.since_best);
+        printf("best epoch %d (%s %s %.6g): %s/%s\n", tr.best_epoch, val.n ? "validation" : "test",
+               mlp_monitor_name(t.cfg.monitor), tr.best_value, out, BEST_FILE);
     }
     if (ranks > 1) {
         /* the share of rank 0's training time spent combining gradients (waiting for slower ranks included) */

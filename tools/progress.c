@@ -82,6 +82,7 @@ void progress_begin(progress *p, const progress_run *r) {
     p->t_mark = now_seconds();
     p->epochs = c->epochs;
     p->first_epoch = r->first_epoch;
+    p->val = r->val;
     if (p->quiet || p->json) return;
     char rule[160];
     if (c->optim == MLP_OPTIM_SGD)
@@ -103,8 +104,12 @@ void progress_begin(progress *p, const progress_run *r) {
             rule, c->batch, c->epochs, (unsigned long long)c->seed);
     fprintf(p->out, "kernels %s, %d thread%s, run folder %s\n\n", mlp_kernels_name(r->kernels), r->threads,
             r->threads > 1 ? "s" : "", r->out_dir);
-    fprintf(p->out, "%s%6s  %10s  %9s  %10s  %9s  %8s%s\n", sgr(p, SGR_DIM), "epoch", "train_loss", "train_acc",
-            "test_loss", "test_acc", "seconds", sgr(p, SGR_RESET));
+    if (r->val)
+        fprintf(p->out, "%s%6s  %10s  %9s  %10s  %9s  %10s  %9s  %8s%s\n", sgr(p, SGR_DIM), "epoch", "train_loss",
+                "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "seconds", sgr(p, SGR_RESET));
+    else
+        fprintf(p->out, "%s%6s  %10s  %9s  %10s  %9s  %8s%s\n", sgr(p, SGR_DIM), "epoch", "train_loss", "train_acc",
+                "test_loss", "test_acc", "seconds", sgr(p, SGR_RESET));
     fflush(p->out);
 }
 
@@ -222,14 +227,21 @@ void progress_epoch(progress *p, const mlp_epoch_metrics *m) {
         json_write_double(p->out, m->test_loss);
         fputs(", \"test_acc\": ", p->out);
         json_write_double(p->out, m->test_acc);
+        if (p->val) {
+            fputs(", \"val_loss\": ", p->out);
+            json_write_double(p->out, m->val_loss);
+            fputs(", \"val_acc\": ", p->out);
+            json_write_double(p->out, m->val_acc);
+        }
         fputs(", \"lr\": ", p->out);
         json_write_double(p->out, m->lr);
         fprintf(p->out, ", \"seconds\": %.6f}\n", m->seconds);
     } else {
         int best = m->test_acc > p->best_acc;
-        fprintf(p->out, "%6d  %10.6f  %9.4f  %10.6f  %s%9.4f%s  %8.3f\n", m->epoch, m->train_loss, m->train_acc,
-                m->test_loss, best ? sgr(p, SGR_GREEN) : "", m->test_acc, best ? sgr(p, SGR_RESET) : "",
-                m->seconds);
+        fprintf(p->out, "%6d  %10.6f  %9.4f", m->epoch, m->train_loss, m->train_acc);
+        if (p->val) fprintf(p->out, "  %10.6f  %9.4f", m->val_loss, m->val_acc);
+        fprintf(p->out, "  %10.6f  %s%9.4f%s  %8.3f\n", m->test_loss, best ? sgr(p, SGR_GREEN) : "", m->test_acc,
+                best ? sgr(p, SGR_RESET) : "", m->seconds);
     }
     if (m->test_acc > p->best_acc) p->best_acc = m->test_acc;
     p->last_test_acc = m->test_acc;

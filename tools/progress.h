@@ -39,6 +39,7 @@ typedef struct progress {
     long long run_step0; /* steps of the run done when this process's timing started (-1: not yet) */
     double t_run0;      /* when this process's first step started */
     int width;          /* the terminal's columns */
+    int val;            /* 1: the run has a validation set (val_loss, val_acc columns) */
 } progress;
 
 typedef struct progress_run {
@@ -48,6 +49,7 @@ typedef struct progress_run {
     mlp_kernels kernels;
     int threads;
     int first_epoch; /* 1, or the epoch a resumed run continues from */
+    int val;         /* 1: a validation set is evaluated after every epoch */
 } progress_run;
 
 /* Decides the modes: colour when out is a terminal, NO_COLOR is unset or empty and TERM is not "dumb";

@@ -632,9 +632,10 @@ static mlp_status steps_status(const epoch_run *run, mlp_error *err) {
     return MLP_OK;
 }
 
-/* The monitored set's value after an epoch (NaN when there is none): the test set's. The one place that says
- * which set early stopping watches. */
+/* The monitored set's value after an epoch (NaN when there is none): the validation set's when there is one, else
+ * the test set's. The one place that says which set early stopping watches. */
 static double monitored(const mlp_trainer *t, const mlp_epoch_metrics *m) {
+    if (t->val && t->val->n > 0) return t->cfg.monitor == MLP_MONITOR_ACC ? m->val_acc : m->val_loss;
     return t->cfg.monitor == MLP_MONITOR_ACC ? m->test_acc : m->test_loss;
 }
 
@@ -708,6 +709,12 @@ static mlp_status epoch(mlp_trainer *t, mlp_epoch_metrics *m, const unsigned cha
         if (st) return st;
     } else {
         m->test_loss = m->test_acc = NAN;
+    }
+    if (t->val && t->val->n > 0) {
+        st = mlp_evaluate(t->net, &t->cfg.loss, t->val, &m->val_loss, &m->val_acc, NULL, err);
+        if (st) return st;
+    } else {
+        m->val_loss = m->val_acc = NAN;
     }
     m->seconds = mlp_now_seconds() - t0;
     track_best(t, m);

@@ -30,4 +30,19 @@ mlp_status mlp_dataset_alloc(mlp_dataset *ds, size_t n, size_t dim, const char *
 mlp_status mlp_classes_build(mlp_dataset *ds, const char *text, int ints, uint32_t *scratch, const char *what,
                              mlp_error *err);
 
+/* The readers (csv.c, npy.c), from a file or from memory (fuzzing, tests); each leaves *ds empty on failure.
+ * mlp_csv_parse tokenises buf (len bytes) in place. what / xname / yname name the input in messages. */
+mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, mlp_error *err);
+mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *label, const char *what,
+                         mlp_error *err);
+mlp_status mlp_npy_read_pair(mlp_dataset *ds, const char *xpath, const char *ypath, mlp_scaling s, mlp_error *err);
+mlp_status mlp_npy_parse_pair(mlp_dataset *ds, const uint8_t *xbuf, size_t xlen, const uint8_t *ybuf, size_t ylen,
+                              mlp_scaling s, const char *xname, const char *yname, mlp_error *err);
+mlp_status mlp_npz_read(mlp_dataset *ds, const char *path, mlp_scaling s, mlp_error *err);
+mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_scaling s, const char *what,
+                         mlp_error *err);
+/* The labels file of an NPY features file: the last 'X' of its name made a 'y' (train_X.npy: train_y.npy);
+ * -1 when the name has no X or ypath (size bytes) is too small. */
+int mlp_npy_labels_path(const char *xpath, char *ypath, size_t size);
+
 #endif

@@ -301,6 +301,7 @@ static mlp_status fill_dataset(mlp_dataset *ds, const char *images_path, const u
     ds->x = x;
     ds->y = y;
     ds->classes = lab->classes;
+    ds->byte_data = 1;
     return MLP_OK;
 }
 
