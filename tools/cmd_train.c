@@ -751,9 +751,16 @@ static void check_classes(const mlp_dataset *train, const mlp_dataset *test, con
         where, list, first, train->classes - 1);
 }
 
+/* An IDX folder, or what would be one: a path that is not a file and has no data file's extension (a missing
+ * folder then gets the IDX loader's message, which offers `mlp fetch`). */
 static int is_folder(const char *path) {
     struct stat sb;
-    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
+    static const char *const ext[] = {".csv", ".csv.gz", ".npy", ".npz"};
+    const size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (n >= strlen(ext[i]) && !strcmp(path + n - strlen(ext[i]), ext[i])) return 0;
+    return 1;
 }
 
 /* Where the training data is (dir: an IDX folder as data_dir finds it, or the --data file as given), and, for a
