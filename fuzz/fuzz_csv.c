@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(buf, data + 1, size - 1);
     mlp_dataset ds;
     mlp_error err;
-    mlp_status st = mlp_csv_parse(&ds, buf, size - 1, label, "fuzz.csv", &err);
+    mlp_status st = mlp_csv_parse(&ds, buf, size - 1, label, (data[0] & 2) != 0, "fuzz.csv", &err);
     fuzz_check_dataset(st, &ds, &err);
     free(buf);
     return 0;

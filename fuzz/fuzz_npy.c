@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mlp_error err;
     mlp_status st;
     if ((data[0] & 1) == 0) {
-        st = mlp_npz_parse(&ds, data + 1, size - 1, mlp_scaling_default(), "fuzz.npz", &err);
+        st = mlp_npz_parse(&ds, data + 1, size - 1, mlp_scaling_default(), (data[0] & 2) != 0, "fuzz.npz", &err);
     } else {
         size_t split = (size_t)data[1] * 8;
         if (split > size - 2) split = size - 2;

@@ -21,6 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_ASSERT(x != NULL);
     (void)mlp_net_forward(&net, x, 2);
     free(x);
+    /* the data metadata, when present, is whole: one scaling per input, one name per class */
+    if (meta.feature_offset) FUZZ_ASSERT(meta.feature_scale == meta.feature_offset + w0);
+    for (int k = 0; meta.class_names && k < net.arch.width[net.arch.n_layers]; k++)
+        FUZZ_ASSERT(meta.class_names[k] && meta.class_names[k][0]);
+    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;
 }

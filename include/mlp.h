@@ -219,10 +219,44 @@ void mlp_dataset_free(mlp_dataset *ds); /* frees x, y and class_names, zeroes *d
 typedef struct mlp_data_opts {
     const char *label;         /* CSV label column; NULL: "label", else the last column */
     mlp_scaling byte_scaling;  /* 8-bit data; default mlp_scaling_default() (the reference) */
+    int no_labels;             /* 1: features only, to classify (every CSV column; X.npy alone): y all 0, classes 0 */
 } mlp_data_opts;
 mlp_data_opts mlp_data_opts_default(void);
 mlp_status mlp_dataset_load(mlp_dataset *train, mlp_dataset *test, const char *path, const mlp_data_opts *opts,
                             mlp_error *err);
+/* A dataset from arrays (copied): x [n x dim] finite floats, y [n] class indices; classes 0: the largest label + 1;
+ * class_names NULL or [classes] strings (copied). Release with mlp_dataset_free. MLP_ERR_ARG names a bad value. */
+mlp_status mlp_dataset_from_arrays(mlp_dataset *ds, const float *x, const int32_t *y, int n, int dim, int classes,
+                                   const char *const *class_names, mlp_error *err);
+/* Per-feature input scaling, x'_j = (x_j - offset_j) * scale_j (scaling.c):
+ *   reference  offset 128, scale 1/255: the reference's pixels (the default for 8-bit data: IDX, uint8 NPY)
+ *   standard   z-score: offset = mean, scale = 1/std (population std, scikit-learn's StandardScaler; a constant
+ *              feature gets scale 1): the default for other data
+ *   minmax     offset = min, scale = 1/(max - min): into [0, 1] (MinMaxScaler)
+ *   none       the features as they are */
+typedef enum mlp_scale_kind {
+    MLP_SCALE_REFERENCE,
+    MLP_SCALE_STANDARD,
+    MLP_SCALE_MINMAX,
+    MLP_SCALE_NONE,
+    MLP_SCALE_COUNT
+} mlp_scale_kind;
+const char *mlp_scale_name(mlp_scale_kind k);                /* "reference", "standard", "minmax", "none" */
+int mlp_scale_parse(const char *name, mlp_scale_kind *out);  /* 0, or -1 for an unknown name */
+
+typedef struct mlp_feature_scaling {
+    mlp_scale_kind kind;
+    int dim;
+    float *offset, *scale; /* [dim] each (one allocation, offset first) */
+} mlp_feature_scaling;
+/* The kind's values for dim features (standard and minmax: offset 0, scale 1 until fitted). */
+mlp_status mlp_feature_scaling_init(mlp_feature_scaling *fs, mlp_scale_kind kind, int dim, mlp_error *err);
+/* Fit on a training set (its raw features; sums in double, in row order). Free with mlp_feature_scaling_free. */
+mlp_status mlp_feature_scaling_fit(mlp_feature_scaling *fs, mlp_scale_kind kind, const mlp_dataset *train,
+                                   mlp_error *err);
+/* x [n x fs->dim] in place. */
+void mlp_feature_scaling_apply(const mlp_feature_scaling *fs, float *x, int n);
+void mlp_feature_scaling_free(mlp_feature_scaling *fs);
 /* A seeded, stratified hold-out: from every class of src, round(fraction x its count) examples (chosen by a
  * Fisher-Yates shuffle from (seed, stream 3)) go to val, the others to train, each in src's order, with src's
  * classes and names. fraction in (0, 1); MLP_ERR_ARG when it would leave either part empty. Free both. */
@@ -448,9 +482,9 @@ typedef struct mlp_trainer {
     mlp_train_cfg cfg;
     mlp_net *net;
     const mlp_dataset *train, *test;
-    /* A validation set (NULL after mlp_trainer_init; set it before the first epoch, e.g. from
-     * mlp_dataset_split): evaluated after every epoch (val_loss, val_acc), and then the set early stopping and the
-     * best epoch watch instead of the test set. Its labels must be classes of the network. */
+    /* The validation set of mlp_trainer_init_val (NULL without; e.g. from mlp_dataset_split): evaluated after
+     * every epoch (val_loss, val_acc), and then the set early stopping and the best epoch watch instead of the test
+     * set. */
     const mlp_dataset *val;
     mlp_rng shuffle_rng;
     int epochs_done;
@@ -477,6 +511,10 @@ typedef struct mlp_trainer {
 /* Initialise the trainer. Does not touch net->params: call mlp_net_init (or load weights) first. */
 mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *cfg, const mlp_dataset *train,
                             const mlp_dataset *test, mlp_error *err);
+/* Same with a validation set (NULL or empty: none), checked like the test set; early stopping then needs one of
+ * the two. */
+mlp_status mlp_trainer_init_val(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *cfg, const mlp_dataset *train,
+                                const mlp_dataset *test, const mlp_dataset *val, mlp_error *err);
 void mlp_trainer_free(mlp_trainer *t);
 /* Run one epoch: shuffle, one SGD step per batch (a last partial batch is used), then evaluate on the test
  * set (if any). Returns MLP_ERR_DIVERGED (with epoch and step in the message) on a non-finite loss.
@@ -514,10 +552,23 @@ mlp_status mlp_evaluate(mlp_net *net, const mlp_loss_cfg *loss, const mlp_datase
 typedef struct mlp_model_meta {
     mlp_arch arch;
     mlp_loss_cfg loss;
-    mlp_scaling scaling;
-    char dataset[32];       /* "mnist", "fashion-mnist" or "" */
+    mlp_scaling scaling;    /* 8-bit inputs (pixels): x = (v - offset) * scale, before feature_offset/feature_scale */
+    char dataset[32];       /* "mnist", "fashion-mnist", a data file's name, or "" */
     char version[32];       /* mlp version that wrote the file */
+    /* What the model knows of its data (docs/DATA.md); zero and NULL in models of the reference (MNIST). Loaded by
+     * mlp_model_load: owned by the meta, released by mlp_model_meta_free. Saved: the caller's arrays. */
+    mlp_scale_kind scale;                   /* how the training inputs were scaled (--scale) */
+    float *feature_offset, *feature_scale;  /* [arch.width[0]] each, or NULL: x'_j = (x_j - offset_j) * scale_j after
+                                             * `scaling` (mlp_model_scale_inputs); loaded as one block */
+    char **class_names;                     /* [classes] names, or NULL (the classes are numbers); one block */
+    char label[64];                         /* the CSV label column of the training data, or "" */
 } mlp_model_meta;
+
+/* Frees what mlp_model_load allocated in meta (feature_offset, class_names) and zeroes those fields. */
+void mlp_model_meta_free(mlp_model_meta *meta);
+/* Raw feature rows x [n x arch.width[0]] made the network's input in place: the per-feature scaling (nothing when
+ * the model has none). 8-bit data is scaled by meta->scaling when it is loaded (mlp_data_opts.byte_scaling). */
+void mlp_model_scale_inputs(const mlp_model_meta *meta, float *x, int n);
 
 /* Write the network's parameters as safetensors (F32, little-endian, tensors fc1.weight [w1 x w0],
  * fc1.bias [w1], ...), with meta in __metadata__. Written to a temporary file, fsynced and renamed. */

@@ -5,9 +5,11 @@
 #include "data_internal.h"
 #include "mlp.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static const char *tpath(const char *dir, const char *name) {
@@ -370,17 +372,17 @@ TEST(data_npz_stored_and_deflated) {
         mlp_dataset_free(&ds);
         /* a flipped byte in a member: CRC-32 (stored) or the deflate stream / CRC (deflated) */
         zb[30 + 5 + 60] ^= 0x40;
-        CHECK_INT(mlp_npz_parse(&ds, zb, zl, mlp_scaling_default(), "d.npz", &err), MLP_ERR_FORMAT);
+        CHECK_INT(mlp_npz_parse(&ds, zb, zl, mlp_scaling_default(), 0, "d.npz", &err), MLP_ERR_FORMAT);
         CHECK_MSG(strstr(err.msg, "CRC-32 mismatch") || strstr(err.msg, "deflate stream is broken"), "%s", err.msg);
         /* cut short: the end record is gone */
-        CHECK_INT(mlp_npz_parse(&ds, zb, zl - 10, mlp_scaling_default(), "d.npz", &err), MLP_ERR_FORMAT);
+        CHECK_INT(mlp_npz_parse(&ds, zb, zl - 10, mlp_scaling_default(), 0, "d.npz", &err), MLP_ERR_FORMAT);
         CHECK_CONTAINS(err.msg, "no end of central directory");
     }
     const char *wrong[2] = {"y.npy", "features.npy"};
     const size_t zl = zip_bytes(zb, wrong, data, lens, 0);
     mlp_dataset ds;
     mlp_error err = {MLP_OK, ""};
-    CHECK_INT(mlp_npz_parse(&ds, zb, zl, mlp_scaling_default(), "d.npz", &err), MLP_ERR_FORMAT);
+    CHECK_INT(mlp_npz_parse(&ds, zb, zl, mlp_scaling_default(), 0, "d.npz", &err), MLP_ERR_FORMAT);
     CHECK_CONTAINS(err.msg, "no member X.npy; an NPZ dataset holds X.npy and y.npy");
 }
 
@@ -452,19 +454,22 @@ TEST(data_dispatch_and_match) {
 
 /* ---------------------------------------------------------------- mlp train on files */
 
-/* Two well separated blobs per class in 3 features, string labels: a generator the tests know. */
-static void blobs_csv(const char *path, int n, int classes, unsigned seed, const char *extra_header) {
+/* Well separated blobs, one per class, in 3 features (and a fourth of noise with `flowers`), string labels: a
+ * generator the tests know. Row i has class i % classes. */
+static void blobs_csv(const char *path, int n, int classes, unsigned seed, int flowers) {
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
     if (!f) return;
-    static const char *names[4] = {"cat", "dog", "eel", "fox"};
-    fprintf(f, "a,b,c,animal%s\n", extra_header ? extra_header : "");
+    static const char *animals[4] = {"cat", "dog", "eel", "fox"}, *species[3] = {"setosa", "versicolor", "virginica"};
+    fputs(flowers ? "sepal_length,sepal_width,petal_length,petal_width,species\n" : "a,b,c,animal\n", f);
     mlp_rng r;
     mlp_rng_seed(&r, seed, 9);
     for (int i = 0; i < n; i++) {
         const int k = i % classes;
-        fprintf(f, "%.4f,%.4f,%.4f,%s\n", 3.0 * k + mlp_rng_normal(&r) * 0.5, -2.0 * k + mlp_rng_normal(&r) * 0.5,
-                mlp_rng_normal(&r), names[k]);
+        fprintf(f, "%.4f,%.4f,%.4f,", 5.0 + 3.0 * k + mlp_rng_normal(&r) * 0.5, 40.0 - 20.0 * k + mlp_rng_normal(&r) * 5,
+                mlp_rng_normal(&r) * 0.01);
+        if (flowers) fprintf(f, "%.4f,", 100 + mlp_rng_normal(&r));
+        fprintf(f, "%s\n", flowers ? species[k] : animals[k]);
     }
     fclose(f);
 }
@@ -472,8 +477,8 @@ static void blobs_csv(const char *path, int n, int classes, unsigned seed, const
 TEST(data_train_csv_cli) {
     const char *dir = check_tmpdir(), *mlp = check_mlp_bin();
     static char out[16384];
-    blobs_csv(tpath(dir, "train.csv"), 200, 3, 1, NULL);
-    blobs_csv(tpath(dir, "test.csv"), 60, 3, 2, NULL);
+    blobs_csv(tpath(dir, "train.csv"), 200, 3, 1, 0);
+    blobs_csv(tpath(dir, "test.csv"), 60, 3, 2, 0);
     int st = check_sh(out, sizeof out, 1,
                       "%s train --data '%s' --test-data '%s' --label animal --val-fraction 0.25 --hidden 8 --loss ce "
                       "--optimizer adam --lr 0.02 --epochs 15 --batch 10 --out '%s' --early-stop 5",
@@ -548,4 +553,252 @@ TEST(data_train_cli_errors) {
                        tpath(dir, "r")),
               2);
     CHECK_CONTAINS(out, "--label names a CSV column");
+}
+
+/* README's "Your own data": its three commands, exactly as written there, on CSV files made here. */
+TEST(data_readme_three_commands) {
+    char *readme = check_read_text("README.md");
+    CHECK(readme != NULL);
+    if (!readme) return;
+    const char *sec = strstr(readme, "## Your own data");
+    const char *block = sec ? strstr(sec, "```sh\n") : NULL;
+    CHECK(block != NULL);
+    if (!block) {
+        free(readme);
+        return;
+    }
+    const char *dir = check_tmpdir();
+    char mlp[PATH_MAX + 4200], cwd[PATH_MAX]; /* the commands run in dir: the binary's absolute path */
+    const char *bin = check_mlp_bin();
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    snprintf(mlp, sizeof mlp, "%s%s%s", bin[0] == '/' ? "" : cwd, bin[0] == '/' ? "" : "/", bin);
+    blobs_csv(tpath(dir, "flowers_train.csv"), 150, 3, 11, 1);
+    blobs_csv(tpath(dir, "flowers_test.csv"), 60, 3, 12, 1);
+    static char out[3][65536];
+    int commands = 0;
+    for (const char *line = block + 6; commands < 3 && strncmp(line, "```", 3) != 0;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl) break;
+        if (!strncmp(line, "mlp ", 4)) {
+            int st = check_sh(out[commands], sizeof out[commands], 1, "cd '%s' && '%s' %.*s", dir, mlp,
+                              (int)(nl - line - 4), line + 4);
+            CHECK_MSG(st == 0, "%.*s: exit %d: %s", (int)(nl - line), line, st, out[commands]);
+            commands++;
+        }
+        line = nl + 1;
+    }
+    free(readme);
+    CHECK_INT(commands, 3);
+    if (commands < 3) return;
+    CHECK_CONTAINS(out[0], "4-16-3");
+    CHECK_CONTAINS(out[1], "classes: 0 setosa, 1 versicolor, 2 virginica");
+    const char *acc = strstr(out[1], "test accuracy ");
+    CHECK(acc && strtod(acc + 14, NULL) >= 0.95);
+    /* rows 1, 2, 3 of the test file are classes 0, 1, 2 */
+    CHECK_CONTAINS(out[2], "flowers_test.csv:1: 0 setosa (p ");
+    CHECK_CONTAINS(out[2], "flowers_test.csv:2: 1 versicolor (p ");
+    CHECK_CONTAINS(out[2], "flowers_test.csv:60: 2 virginica (p ");
+}
+
+/* The model file keeps the fitted scaling, the class names and the label column; a model trained on raw features
+ * predicts from raw features; unseen labels at evaluation are named. */
+TEST(data_model_keeps_scaling_and_names) {
+    const char *dir = check_tmpdir(), *mlp = check_mlp_bin();
+    static char out[16384];
+    blobs_csv(tpath(dir, "train.csv"), 120, 3, 1, 0);
+    int st = check_sh(out, sizeof out, 1, "%s train --data '%s' --label animal --hidden 4 --epochs 3 --batch 10 --out '%s' "
+                      "--quiet", mlp, tpath(dir, "train.csv"), tpath(dir, "run"));
+    CHECK_MSG(st == 0, "%s", out);
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    CHECK_MSG(mlp_model_load(tpath(dir, "run/model.safetensors"), &net, 16, &meta, &err) == MLP_OK, "%s", err.msg);
+    CHECK_INT(meta.scale, MLP_SCALE_STANDARD);
+    CHECK(!strcmp(meta.label, "animal"));
+    CHECK(meta.class_names && !strcmp(meta.class_names[0], "cat") && !strcmp(meta.class_names[2], "eel"));
+    /* the z-score of the training set, from the library's own fit of the same file */
+    mlp_dataset tr;
+    mlp_data_opts o = mlp_data_opts_default();
+    o.label = "animal";
+    CHECK(mlp_dataset_load(&tr, NULL, tpath(dir, "train.csv"), &o, &err) == MLP_OK);
+    mlp_feature_scaling fs;
+    CHECK(mlp_feature_scaling_fit(&fs, MLP_SCALE_STANDARD, &tr, &err) == MLP_OK);
+    CHECK(meta.feature_offset && memcmp(meta.feature_offset, fs.offset, 3 * sizeof(float)) == 0);
+    CHECK(meta.feature_scale && memcmp(meta.feature_scale, fs.scale, 3 * sizeof(float)) == 0);
+    /* hand check of the fit: column 0 is 5 + 3k + noise, so its mean is near 8 and its std near sqrt(6 + 0.25) */
+    CHECK_NEAR(fs.offset[0], 8.0, 0.2);
+    CHECK_NEAR(1.0 / fs.scale[0], 2.5, 0.15);
+    double mean = 0, var = 0;
+    for (int i = 0; i < tr.n; i++) mean += tr.x[i * 3 + 1];
+    mean /= tr.n;
+    for (int i = 0; i < tr.n; i++) var += (tr.x[i * 3 + 1] - mean) * (tr.x[i * 3 + 1] - mean);
+    CHECK(fs.offset[1] == (float)mean && fs.scale[1] == (float)(1.0 / sqrt(var / tr.n)));
+    /* the raw rows, scaled by the model's metadata, give the classes predict prints */
+    mlp_model_scale_inputs(&meta, tr.x, tr.n);
+    mlp_feature_scaling_apply(&fs, tr.x, 0); /* n = 0: nothing */
+    const float *z = mlp_net_forward(&net, tr.x, 1);
+    int best = 0;
+    for (int k = 1; k < 3; k++)
+        if (z[k] > z[best]) best = k;
+    st = check_sh(out, sizeof out, 1, "%s predict '%s' '%s' 2>/dev/null | head -1", mlp, tpath(dir, "run/model.safetensors"),
+                  tpath(dir, "train.csv"));
+    char want[64];
+    snprintf(want, sizeof want, ":1: %d %s (", best, meta.class_names ? meta.class_names[best] : "?");
+    CHECK_CONTAINS(out, want);
+    mlp_feature_scaling_free(&fs);
+    mlp_dataset_free(&tr);
+    mlp_model_meta_free(&meta);
+    mlp_net_free(&net);
+    /* minmax: into [0, 1] */
+    write_text(tpath(dir, "mm.csv"), "a,b,label\n1,5,x\n3,5,y\n2,5,x\n");
+    CHECK(mlp_dataset_load(&tr, NULL, tpath(dir, "mm.csv"), NULL, &err) == MLP_OK);
+    CHECK(mlp_feature_scaling_fit(&fs, MLP_SCALE_MINMAX, &tr, &err) == MLP_OK);
+    mlp_feature_scaling_apply(&fs, tr.x, tr.n);
+    CHECK(tr.x[0] == 0.0f && tr.x[2] == 1.0f && tr.x[4] == 0.5f && tr.x[1] == 0.0f); /* b is constant: scale 1 */
+    mlp_feature_scaling_free(&fs);
+    mlp_dataset_free(&tr);
+    /* eval on a file with a label the model does not know */
+    write_text(tpath(dir, "odd.csv"), "a,b,c,animal\n1,2,3,cat\n1,2,3,gnu\n");
+    st = check_sh(out, sizeof out, 1, "%s eval '%s' --data '%s'", mlp, tpath(dir, "run/model.safetensors"),
+                  tpath(dir, "odd.csv"));
+    CHECK_INT(st, 1);
+    CHECK_CONTAINS(out, "the test set has 1 label the training set does not have ('gnu')");
+}
+
+TEST(data_from_arrays) {
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    const int32_t y[3] = {0, 2, 1};
+    const char *names[3] = {"a", "b", "c"};
+    mlp_dataset ds;
+    mlp_error err;
+    CHECK(mlp_dataset_from_arrays(&ds, x, y, 3, 2, 0, names, &err) == MLP_OK);
+    CHECK_INT(ds.classes, 3);
+    CHECK(ds.x && ds.x[5] == 6.0f && ds.y[1] == 2 && !strcmp(mlp_dataset_class_name(&ds, 2), "c"));
+    mlp_dataset_free(&ds);
+    const int32_t bad[3] = {0, 3, 1};
+    CHECK_INT(mlp_dataset_from_arrays(&ds, x, bad, 3, 2, 3, NULL, &err), MLP_ERR_ARG);
+    CHECK_CONTAINS(err.msg, "label 3 at row 1 is not a class index (0..2)");
+    const float nan_x[2] = {1, NAN};
+    CHECK_INT(mlp_dataset_from_arrays(&ds, nan_x, y, 1, 2, 0, NULL, &err), MLP_ERR_ARG);
+    CHECK_CONTAINS(err.msg, "x[0, 1] is not finite");
+}
+
+/* A run with a validation set continued from a checkpoint is bitwise the uninterrupted run, its val_loss/val_acc
+ * history included (the checkpoint's val_metrics tensor), and a run without a test set (NaN test columns) resumes. */
+static void val_run(const mlp_dataset *train, const mlp_dataset *val, const char *ckpt, int first, int last,
+                    mlp_epoch_metrics *hist, float *params) {
+    mlp_arch arch;
+    mlp_net net;
+    mlp_error err;
+    CHECK(mlp_arch_parse(&arch, "5", train->dim, train->classes, MLP_ACT_TANH, &err) == MLP_OK);
+    CHECK(mlp_net_create(&net, &arch, 32, &err) == MLP_OK);
+    mlp_train_cfg cfg = mlp_train_cfg_default();
+    cfg.loss = mlp_loss_default(MLP_LOSS_CE);
+    cfg.optim = MLP_OPTIM_ADAM;
+    cfg.reduction = MLP_GRAD_MEAN;
+    cfg.lr = 0.01f;
+    cfg.wd = cfg.momentum = 0.0f;
+    cfg.batch = 16;
+    cfg.epochs = 4;
+    cfg.early_stop = 3;
+    cfg.init_std = 0.3f;
+    mlp_rng rng;
+    mlp_rng_seed(&rng, cfg.seed, 1);
+    mlp_net_init(&net, cfg.init_std, &rng);
+    mlp_trainer tr;
+    if (mlp_trainer_init_val(&tr, &net, &cfg, train, NULL, val, &err) != MLP_OK) {
+        CHECK_MSG(0, "%s", err.msg);
+        mlp_net_free(&net);
+        return;
+    }
+    int n = 0;
+    if (first > 1) CHECK_MSG(mlp_checkpoint_load(ckpt, &tr, hist, 4, &n, &err) == MLP_OK, "%s", err.msg);
+    CHECK_INT(n, first - 1);
+    for (int e = first; e <= last; e++) CHECK(mlp_trainer_epoch(&tr, &hist[n++], &err) == MLP_OK);
+    if (ckpt) CHECK_MSG(mlp_checkpoint_save(ckpt, &tr, hist, n, &err) == MLP_OK, "%s", err.msg);
+    memcpy(params, net.params, net.n_params * sizeof(float));
+    mlp_trainer_free(&tr);
+    mlp_net_free(&net);
+}
+
+TEST(data_val_resume_bitwise) {
+    const char *dir = check_tmpdir();
+    blobs_csv(tpath(dir, "t.csv"), 150, 3, 5, 0);
+    mlp_dataset all, train, val;
+    mlp_error err;
+    mlp_data_opts o = mlp_data_opts_default();
+    o.label = "animal";
+    CHECK(mlp_dataset_load(&all, NULL, tpath(dir, "t.csv"), &o, &err) == MLP_OK);
+    CHECK(mlp_dataset_split(&all, 0.2, 7, &train, &val, &err) == MLP_OK);
+    CHECK_INT(val.n, 30); /* 10 of each class's 50 */
+    CHECK_INT(train.n, 120);
+    mlp_epoch_metrics a[4], b[4];
+    float pa[64], pb[64];
+    val_run(&train, &val, NULL, 1, 4, a, pa);
+    val_run(&train, &val, tpath(dir, "c.safetensors"), 1, 2, b, pb);
+    val_run(&train, &val, tpath(dir, "c.safetensors"), 3, 4, b, pb);
+    CHECK(memcmp(pa, pb, sizeof(float) * (3 * 5 + 5 + 5 * 3 + 3)) == 0);
+    for (int e = 0; e < 4; e++) {
+        CHECK(a[e].val_loss == b[e].val_loss && a[e].val_acc == b[e].val_acc);
+        CHECK(isnan(b[e].test_loss) && isfinite(b[e].val_loss));
+    }
+    mlp_dataset_free(&all);
+    mlp_dataset_free(&train);
+    mlp_dataset_free(&val);
+}
+
+/* An IDX folder of 40 4x4 images of 4 classes (class k: a bright row k), train and t10k alike. */
+static void tiny_idx(const char *dir) {
+    static uint8_t img[16 + 40 * 16], lab[8 + 40];
+    const uint8_t ih[16] = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 4, 0, 0, 0, 4}, lh[8] = {0, 0, 8, 1, 0, 0, 0, 40};
+    memcpy(img, ih, 16);
+    memcpy(lab, lh, 8);
+    for (int i = 0; i < 40; i++) {
+        lab[8 + i] = (uint8_t)(i % 4);
+        for (int p = 0; p < 16; p++) img[16 + i * 16 + p] = (uint8_t)(p / 4 == i % 4 ? 200 + i : (i * 7 + p * 3) % 40);
+    }
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                            "t10k-labels-idx1-ubyte"};
+    for (int f = 0; f < 4; f++) write_bytes(tpath(dir, names[f]), f % 2 ? lab : img, f % 2 ? sizeof lab : sizeof img);
+}
+
+/* --scale on IDX data: another scaling than the reference is fitted on the raw pixels and kept in the model;
+ * eval applies it. The reference stays the default (no per-feature values in the file). */
+TEST(data_scale_on_idx) {
+    const char *dir = check_tmpdir(), *mlp = check_mlp_bin();
+    static char out[16384];
+    tiny_idx(dir);
+    int st = check_sh(out, sizeof out, 1, "%s train --data '%s' --scale standard --hidden 4 --epochs 20 --batch 4 --loss ce "
+                      "--optimizer adam --lr 0.05 --out '%s/s' --quiet && %s eval '%s/s/model.safetensors' --data '%s' && "
+                      "%s info '%s/s/model.safetensors'", mlp, dir, dir, mlp, dir, dir, mlp, dir);
+    CHECK_MSG(st == 0, "%s", out);
+    CHECK_CONTAINS(out, "test accuracy 1.0000 (40 of 40)");
+    CHECK_CONTAINS(out, "standard scaling per feature, stored in the model");
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/s/model.safetensors", dir);
+    CHECK(mlp_model_load(path, &net, 4, &meta, &err) == MLP_OK);
+    CHECK(meta.scaling.offset == 0.0f && meta.scaling.scale == 1.0f && meta.feature_offset != NULL);
+    CHECK(meta.class_names == NULL); /* IDX labels are the classes */
+    mlp_model_meta_free(&meta);
+    mlp_net_free(&net);
+    st = check_sh(out, sizeof out, 1, "%s train --data '%s' --hidden 4 --epochs 1 --batch 4 --out '%s/r' --quiet", mlp,
+                  dir, dir);
+    CHECK_MSG(st == 0, "%s", out);
+    snprintf(path, sizeof path, "%s/r/model.safetensors", dir);
+    CHECK(mlp_model_load(path, &net, 4, &meta, &err) == MLP_OK);
+    CHECK(meta.scale == MLP_SCALE_REFERENCE && meta.feature_offset == NULL && meta.scaling.offset == 128.0f);
+    /* the header (after its 8-byte length) names no data metadata */
+    static char head[8192];
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    size_t got = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(got > 8);
+    head[got] = '\0';
+    CHECK(strstr(head + 8, "\"loss\"") && !strstr(head + 8, "feature_offset") && !strstr(head + 8, "\"scale\""));
+    mlp_model_meta_free(&meta);
+    mlp_net_free(&net);
 }

@@ -177,6 +177,30 @@ TEST(install_pkgconfig_example_uninstall) {
         CHECK_CONTAINS(out, "digit.pgm: class 1");
     }
 
+    /* examples/train_csv.c (docs/LIBRARY.md, "Your own data") on two CSV files of three separated classes */
+    st = check_sh(out, sizeof out, 1, "%s -std=c11 -Wall -Wextra -o '%s/train_csv' '%s/examples/train_csv.c' $(%s pkg-config --cflags --libs mlp)",
+                  cc, tmp, root, pc);
+    CHECK_MSG(st == 0, "compiling examples/train_csv.c: %s", out);
+    const char *csv_names[2] = {"train", "test"};
+    for (int c = 0; c < 2; c++) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s.csv", tmp, csv_names[c]);
+        FILE *cf = fopen(path, "w");
+        CHECK(cf != NULL);
+        if (!cf) continue;
+        fprintf(cf, "width,height,label\n");
+        static const char *const kinds[3] = {"small", "medium", "large"};
+        for (int i = 0; i < 90; i++) /* class k around (10k, 100 - 5k), a deterministic wobble */
+            fprintf(cf, "%g,%g,%s\n", 10.0 * (i % 3) + (i * 7 % 11) / 10.0, 100.0 - 5.0 * (i % 3) + (i * 5 % 13) / 10.0,
+                    kinds[i % 3]);
+        fclose(cf);
+    }
+    st = check_sh(out, sizeof out, 1, "LD_LIBRARY_PATH='%s/lib' '%s/train_csv' '%s/train.csv' '%s/test.csv' 40", prefix,
+                  tmp, tmp, tmp);
+    CHECK_MSG(st == 0, "train_csv: exit %d: %s", st, out);
+    CHECK_CONTAINS(out, "test accuracy 1.0000 (90 examples, 3 classes)");
+    CHECK_CONTAINS(out, "first test row: small (true: small)");
+
     if (have_program("man")) {
         st = check_sh(out, sizeof out, 1, "MANWIDTH=100 man -l '%s/share/man/man1/mlp.1' 2>&1 | col -b 2>/dev/null || true",
                 prefix);

@@ -54,27 +54,71 @@ static void check_model_fits_data(const char *model, const mlp_net *net, const m
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
-/* The name of class k for a model trained on `dataset`, or NULL when classes are plain digits. */
-static const char *class_name(const char *dataset, int k) {
-    if (!strcmp(dataset, "fashion-mnist") && k >= 0 && k < 10) return fashion_names[k];
+/* The name of class k of a model: its own class names (a model trained on a CSV or NPY file), Fashion-MNIST's, or
+ * NULL when the classes are plain numbers. */
+static const char *class_name(const mlp_model_meta *meta, int k) {
+    if (meta->class_names && k >= 0 && k < meta->arch.width[meta->arch.n_layers]) return meta->class_names[k];
+    if (!strcmp(meta->dataset, "fashion-mnist") && k >= 0 && k < 10) return fashion_names[k];
     return NULL;
 }
 
+static int is_data_file(const char *path) {
+    static const char *const ext[] = {".csv", ".csv.gz", ".npy", ".npz"};
+    const size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (n >= strlen(ext[i]) && !strcmp(path + n - strlen(ext[i]), ext[i])) return 1;
+    return 0;
+}
+
+/* A data file as the model's input: 8-bit data scaled as it was trained (meta.scaling), then the model's
+ * per-feature scaling; the labels (unless no_labels) made the model's classes by name. */
+static void load_for_model(mlp_dataset *ds, const char *path, const char *label, int no_labels, const char *model,
+                           const mlp_net *net, mlp_model_meta *meta) {
+    mlp_error err;
+    mlp_data_opts o = mlp_data_opts_default();
+    o.byte_scaling = meta->scaling;
+    o.label = label ? label : meta->label[0] ? meta->label : NULL;
+    /* with its labels first (a CSV's label column, y.npy); to classify, features only when that does not give the
+     * model's inputs (a CSV without a label column, an X.npy alone) */
+    mlp_status st = mlp_dataset_load(ds, NULL, path, &o, &err);
+    if (no_labels && (st || ds->dim != net->arch.width[0])) {
+        mlp_error first = err;
+        mlp_dataset_free(ds);
+        o.no_labels = 1;
+        if (mlp_dataset_load(ds, NULL, path, &o, &err)) die_err(st ? &first : &err);
+        st = MLP_OK;
+    }
+    if (st) die_err(&err);
+    if (ds->dim != net->arch.width[0])
+        die("%s has %d features per row but the model %s takes %d inputs", path, ds->dim, model, net->arch.width[0]);
+    if (!no_labels) {
+        mlp_dataset classes = {.dim = ds->dim, .classes = net->arch.width[net->arch.n_layers],
+                               .class_names = meta->class_names};
+        if (mlp_dataset_match(ds, &classes, &err)) die("%s: %s of the model %s", path, err.msg, model);
+    }
+    mlp_model_scale_inputs(meta, ds->x, ds->n);
+}
+
 int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *dataset = NULL;
+    const char *model = NULL, *data = NULL, *dataset = NULL, *test_data = NULL, *label = NULL;
     size_t max_memory = MLP_MEMORY_LIMIT_DEFAULT;
     int threads = 1;
     mlp_kernels kernels = kernels_from_env();
     opts o = {argc - 1, 0, argv + 1, NULL, {0}, NULL, 0};
     while (opts_next(&o)) {
         if (is(&o, "--help") || is(&o, "-h")) {
-            printf("usage: mlp eval MODEL [--data DIR] [--dataset mnist|fashion-mnist] [--threads N]\n"
-                   "                [--max-memory SIZE]\n"
+            printf("usage: mlp eval MODEL [--data PATH | --test-data PATH] [--label NAME] [--dataset mnist|fashion-mnist]\n"
+                   "                [--threads N] [--max-memory SIZE]\n"
                    "Prints test loss (the model's loss), accuracy and the confusion matrix (rows: true label).\n"
+                   "  --data PATH        an IDX folder (its t10k files), or a data file (.csv, .npz, X.npy)\n"
+                   "  --test-data PATH   the same: the set to evaluate\n"
+                   "  --label NAME       the CSV's label column (default: the model's, else label, else the last)\n"
                    "  --max-memory SIZE  refuse a model whose network needs more (default 2G; e.g. 512M, 8G)\n"
                    "  --kernels PATH     auto | portable | avx2 | avx512 (default auto, or $MLP_KERNELS)\n");
             return 0;
         } else if (is(&o, "--data")) data = opts_value(&o);
+        else if (is(&o, "--test-data")) test_data = opts_value(&o);
+        else if (is(&o, "--label")) label = opts_value(&o);
         else if (is(&o, "--dataset")) dataset = check_dataset(opts_value(&o));
         else if (is(&o, "--threads")) threads = (int)parse_long(o.name, opts_value(&o), 1, 256);
         else if (is(&o, "--kernels")) kernels = parse_kernels(o.name, opts_value(&o));
@@ -89,11 +133,21 @@ int cmd_eval(int argc, char **argv) {
     mlp_error err;
     load_model_or_die(model, &net, &meta, 1000, threads, kernels, max_memory);
     if (!dataset) dataset = meta.dataset[0] ? meta.dataset : "mnist";
+    else snprintf(meta.dataset, sizeof meta.dataset, "%s", dataset); /* --dataset: its class names */
+    if (test_data && data) die_usage("eval: --data and --test-data both name the set to evaluate; give one");
+    if (test_data) data = test_data;
     char dir[4096];
-    data_dir(dir, sizeof dir, data, dataset);
     mlp_dataset test;
-    if (mlp_dataset_load_dir(NULL, &test, dir, meta.scaling, &err)) die_data(&err, dataset, dir);
-    check_model_fits_data(model, &net, &test, dir);
+    if (data && is_data_file(data)) {
+        snprintf(dir, sizeof dir, "%s", data);
+        load_for_model(&test, data, label, 0, model, &net, &meta);
+    } else {
+        if (label) die_usage("eval: --label names a CSV column; %s is a folder of IDX files", data ? data : "the data");
+        data_dir(dir, sizeof dir, data, dataset);
+        if (mlp_dataset_load_dir(NULL, &test, dir, meta.scaling, &err)) die_data(&err, dataset, dir);
+        check_model_fits_data(model, &net, &test, dir);
+        mlp_model_scale_inputs(&meta, test.x, test.n);
+    }
     const int K = net.arch.width[net.arch.n_layers];
     int *conf = calloc((size_t)K * (size_t)K, sizeof(int));
     double loss, acc;
@@ -102,7 +156,7 @@ int cmd_eval(int argc, char **argv) {
     char archs[256];
     mlp_arch_format(&net.arch, archs, sizeof archs);
     printf("model %s: %s %s, loss %s\n", model, archs, mlp_act_name(net.arch.act), mlp_loss_name(meta.loss.kind));
-    printf("test set %s (%d images)\n", dir, test.n);
+    printf("test set %s (%d %s)\n", dir, test.n, test.byte_data ? "images" : "rows");
     printf("test loss %.6f\ntest accuracy %.4f (%ld of %d)\n\n", loss, acc, lround(acc * test.n), test.n);
     printf("confusion matrix (rows: true label, columns: predicted)\n     ");
     for (int k = 0; k < K; k++) printf(" %5d", k);
@@ -112,13 +166,14 @@ int cmd_eval(int argc, char **argv) {
         for (int k = 0; k < K; k++) printf(" %5d", conf[r * K + k]);
         printf("\n");
     }
-    if (class_name(dataset, 0)) {
+    if (class_name(&meta, 0)) {
         printf("\nclasses:");
-        for (int k = 0; k < 10 && k < K; k++) printf("%s %d %s", k ? "," : "", k, class_name(dataset, k));
+        for (int k = 0; k < K; k++) printf("%s %d %s", k ? "," : "", k, class_name(&meta, k));
         printf("\n");
     }
     free(conf);
     mlp_dataset_free(&test);
+    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;
 }
@@ -126,6 +181,9 @@ int cmd_eval(int argc, char **argv) {
 static void predict_usage(void) {
     printf("usage: mlp predict MODEL INPUT... [--top K] [--json] [--out FILE.csv [--force]]\n"
            "                   [--prepare mnist|fashion-mnist|whole] [--invert auto|yes|no] [--scores]\n"
+           "Classifies the rows of data files (FILE.csv, X.npy, FILE.npz: one line per row, FILE:ROW: CLASS NAME;\n"
+           "a CSV may hold the label column, which is ignored), scaled as the model's training data was, or\n"
+           "pictures:\n"
            "Classifies pictures with a trained model. Each INPUT is a picture, or a folder: its pictures\n"
            "(*.png, *.jpg, *.jpeg, *.pgm, any case) in name order. A picture is a PNG (any colour type,\n"
            "bit depth, interlacing, transparency), a JPEG (baseline or progressive) or a PGM (P2/P5),\n"
@@ -223,6 +281,110 @@ static void csv_field(sbuf *b, const char *s) {
     sbuf_putc(b, '"');
 }
 
+/* What predict prints for one input x (a prepared picture, or a table's row): a line, a JSON object or a CSV row. */
+typedef struct predict_out {
+    mlp_net *net;
+    const mlp_model_meta *meta;
+    int K, top, probs, raw, json, out_csv;
+    const char *kind;
+    mlp_prepare prepare;
+    double *p;
+    int *order;
+    sbuf *csv, *line;
+} predict_out;
+
+static void emit_prediction(const predict_out *po, const char *file, const float *x, const mlp_prepare_info *pinfo,
+                            const char *warning) {
+    mlp_net *net_ = po->net;
+    const int K = po->K, top = po->top, probs = po->probs, raw = po->raw, json = po->json;
+    const char *kind = po->kind;
+    double *p = po->p;
+    int *order = po->order;
+    sbuf *line_ = po->line, *csv_ = po->csv;
+    const float *z = mlp_net_forward(net_, x, 1);
+    /* scores -> probabilities (softmax, max subtracted) or the scores as they are */
+    double zmax = z[0], sum = 0;
+    for (int k = 1; k < K; k++) zmax = z[k] > zmax ? z[k] : zmax;
+    for (int k = 0; k < K; k++) sum += (p[k] = probs ? exp(z[k] - zmax) : z[k]);
+    if (probs)
+        for (int k = 0; k < K; k++) p[k] /= sum;
+    for (int k = 0; k < K; k++) order[k] = k;
+    for (int i = 1; i < K; i++) /* insertion sort, best first, ties by class */
+        for (int j = i; j > 0 && z[order[j]] > z[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    const int best = order[0];
+    const char *name = class_name(po->meta, best);
+    sbuf_clear(line_);
+    if (raw) {
+        sbuf_printf(line_, "%s: %d", file, best);
+        for (int k = 0; k < K; k++) sbuf_printf(line_, " %.6g", (double)z[k]);
+        if (name) sbuf_printf(line_, " (%s)", name);
+    } else if (json) {
+        sbuf_puts(line_, "{\"input\":");
+        json_sbuf_string(line_, file);
+        sbuf_printf(line_, ",\"class\":%d,\"name\":", best);
+        if (name) json_sbuf_string(line_, name);
+        else sbuf_puts(line_, "null");
+        sbuf_printf(line_, ",\"%s\":", kind);
+        json_sbuf_double(line_, p[best]);
+        sbuf_puts(line_, ",\"top\":[");
+        for (int t = 0; t < top; t++) {
+            sbuf_printf(line_, "%s{\"class\":%d,\"%s\":", t ? "," : "", order[t], kind);
+            json_sbuf_double(line_, p[order[t]]);
+            sbuf_putc(line_, '}');
+        }
+        sbuf_puts(line_, "],\"scores\":[");
+        for (int k = 0; k < K; k++) {
+            if (k) sbuf_putc(line_, ',');
+            json_sbuf_float(line_, z[k]);
+        }
+        sbuf_puts(line_, "]");
+        if (probs) {
+            sbuf_puts(line_, ",\"probabilities\":[");
+            for (int k = 0; k < K; k++) {
+                if (k) sbuf_putc(line_, ',');
+                json_sbuf_double(line_, p[k]);
+            }
+            sbuf_puts(line_, "]");
+        }
+        sbuf_printf(line_, ",\"loss\":\"%s\"", mlp_loss_name(po->meta->loss.kind));
+        if (pinfo) {
+            sbuf_printf(line_, ",\"preparation\":{\"mode\":\"%s\",\"inverted\":%s,\"transparent\":%s,"
+                               "\"box\":[%d,%d,%d,%d],\"contrast\":",
+                        mlp_prepare_name(po->prepare), pinfo->inverted ? "true" : "false",
+                        pinfo->transparent ? "true" : "false", pinfo->box_x, pinfo->box_y, pinfo->box_w, pinfo->box_h);
+            json_sbuf_double(line_, pinfo->contrast);
+            sbuf_putc(line_, '}');
+        }
+        sbuf_puts(line_, ",\"warning\":");
+        if (warning[0]) json_sbuf_string(line_, warning);
+        else sbuf_puts(line_, "null");
+        sbuf_putc(line_, '}');
+    } else {
+        sbuf_printf(line_, "%s:", file);
+        for (int t = 0; t < top; t++) {
+            const char *nm = class_name(po->meta, order[t]);
+            sbuf_printf(line_, probs ? "%s %d%s%s (p %.4f)" : "%s %d%s%s (score %.4g)", t ? "," : "", order[t],
+                        nm ? " " : "", nm ? nm : "", p[order[t]]);
+        }
+    }
+    sbuf_putc(line_, '\n');
+    fputs(sbuf_str(line_), stdout);
+    if (po->out_csv) {
+        csv_field(csv_, file);
+        sbuf_printf(csv_, ",%d,", best);
+        if (name) csv_field(csv_, name);
+        sbuf_printf(csv_, ",%.9g", p[best]);
+        for (int k = 0; k < K; k++) sbuf_printf(csv_, ",%.9g", p[k]);
+        sbuf_putc(csv_, ',');
+        csv_field(csv_, warning);
+        sbuf_putc(csv_, '\n');
+    }
+}
+
 int cmd_predict(int argc, char **argv) {
     const char *model = NULL, *out_csv = NULL;
     const char **args = calloc((size_t)argc, sizeof *args);
@@ -268,8 +430,12 @@ int cmd_predict(int argc, char **argv) {
     mlp_error err;
     load_model_or_die(model, &net, &meta, 1, 1, kernels, max_memory);
     const int dim = net.arch.width[0], K = net.arch.width[net.arch.n_layers];
+    /* tables (CSV, NPY, NPZ: one prediction per row) or pictures, not both */
+    int tables = 0;
+    for (int i = 0; i < n_args; i++) tables += is_data_file(args[i]);
+    if (tables && tables != n_args) die_usage("predict: give pictures or data files (.csv, .npy, .npz), not both");
     int side = (int)lround(sqrt((double)dim));
-    if (side * side != dim) die("%s: the model takes %d inputs, not a square picture", model, dim);
+    if (!tables && side * side != dim) die("%s: the model takes %d inputs, not a square picture", model, dim);
     if (!have_prepare && !strcmp(meta.dataset, "fashion-mnist")) prepare = MLP_PREPARE_FASHION;
     if (top > K) top = K;
     /* what the scores are */
@@ -298,7 +464,19 @@ int cmd_predict(int argc, char **argv) {
     for (int k = 0; k < K; k++) sbuf_printf(&csv, ",%s%d", probs ? "p" : "score", k);
     sbuf_puts(&csv, ",warning\n");
     int failed = 0;
-    for (int f = 0; f < in.n; f++) {
+    const predict_out po = {&net, &meta, K, top, probs, raw, json, out_csv != NULL, kind, prepare, p, order, &csv, &line};
+    for (int f = 0; tables && f < n_args; f++) {
+        /* a table's rows: its features, without the label column when it has one (the model's inputs + 1 columns) */
+        mlp_dataset tab;
+        load_for_model(&tab, args[f], NULL, 1, model, &net, &meta);
+        for (int r = 0; r < tab.n; r++) {
+            char name[4200];
+            snprintf(name, sizeof name, "%s:%d", args[f], r + 1); /* FILE:ROW, rows counted from 1 */
+            emit_prediction(&po, name, tab.x + (size_t)r * (size_t)dim, NULL, "");
+        }
+        mlp_dataset_free(&tab);
+    }
+    for (int f = 0; !tables && f < in.n; f++) {
         const char *file = in.path[f];
         mlp_image img;
         mlp_prepare_info info;
@@ -319,89 +497,13 @@ int cmd_predict(int argc, char **argv) {
             continue;
         }
         mlp_image_free(&img);
+        mlp_model_scale_inputs(&meta, x, 1); /* a model trained with another --scale than the reference */
         char warning[200] = "";
         if (info.blank)
             snprintf(warning, sizeof warning, "blank or nearly blank picture (contrast %.0f%%, %.0f pixels of ink): its class means little",
                      100 * info.contrast, info.ink);
         if (warning[0]) fprintf(stderr, "%s: warning: %s: %s\n", prog, file, warning);
-        const float *z = mlp_net_forward(&net, x, 1);
-        /* scores -> probabilities (softmax, max subtracted) or the scores as they are */
-        double zmax = z[0], sum = 0;
-        for (int k = 1; k < K; k++) zmax = z[k] > zmax ? z[k] : zmax;
-        for (int k = 0; k < K; k++) sum += (p[k] = probs ? exp(z[k] - zmax) : z[k]);
-        if (probs)
-            for (int k = 0; k < K; k++) p[k] /= sum;
-        for (int k = 0; k < K; k++) order[k] = k;
-        for (int i = 1; i < K; i++) /* insertion sort, best first, ties by class */
-            for (int j = i; j > 0 && z[order[j]] > z[order[j - 1]]; j--) {
-                int t = order[j];
-                order[j] = order[j - 1];
-                order[j - 1] = t;
-            }
-        const int best = order[0];
-        const char *name = class_name(meta.dataset, best);
-        sbuf_clear(&line);
-        if (raw) {
-            sbuf_printf(&line, "%s: %d", file, best);
-            for (int k = 0; k < K; k++) sbuf_printf(&line, " %.6g", (double)z[k]);
-            if (name) sbuf_printf(&line, " (%s)", name);
-        } else if (json) {
-            sbuf_puts(&line, "{\"input\":");
-            json_sbuf_string(&line, file);
-            sbuf_printf(&line, ",\"class\":%d,\"name\":", best);
-            if (name) json_sbuf_string(&line, name);
-            else sbuf_puts(&line, "null");
-            sbuf_printf(&line, ",\"%s\":", kind);
-            json_sbuf_double(&line, p[best]);
-            sbuf_puts(&line, ",\"top\":[");
-            for (int t = 0; t < top; t++) {
-                sbuf_printf(&line, "%s{\"class\":%d,\"%s\":", t ? "," : "", order[t], kind);
-                json_sbuf_double(&line, p[order[t]]);
-                sbuf_putc(&line, '}');
-            }
-            sbuf_puts(&line, "],\"scores\":[");
-            for (int k = 0; k < K; k++) {
-                if (k) sbuf_putc(&line, ',');
-                json_sbuf_float(&line, z[k]);
-            }
-            sbuf_puts(&line, "]");
-            if (probs) {
-                sbuf_puts(&line, ",\"probabilities\":[");
-                for (int k = 0; k < K; k++) {
-                    if (k) sbuf_putc(&line, ',');
-                    json_sbuf_double(&line, p[k]);
-                }
-                sbuf_puts(&line, "]");
-            }
-            sbuf_printf(&line, ",\"loss\":\"%s\",\"preparation\":{\"mode\":\"%s\",\"inverted\":%s,\"transparent\":%s,"
-                               "\"box\":[%d,%d,%d,%d],\"contrast\":",
-                        mlp_loss_name(meta.loss.kind), mlp_prepare_name(prepare), info.inverted ? "true" : "false",
-                        info.transparent ? "true" : "false", info.box_x, info.box_y, info.box_w, info.box_h);
-            json_sbuf_double(&line, info.contrast);
-            sbuf_puts(&line, "},\"warning\":");
-            if (warning[0]) json_sbuf_string(&line, warning);
-            else sbuf_puts(&line, "null");
-            sbuf_putc(&line, '}');
-        } else {
-            sbuf_printf(&line, "%s:", file);
-            for (int t = 0; t < top; t++) {
-                const char *nm = class_name(meta.dataset, order[t]);
-                sbuf_printf(&line, probs ? "%s %d%s%s (p %.4f)" : "%s %d%s%s (score %.4g)", t ? "," : "", order[t],
-                            nm ? " " : "", nm ? nm : "", p[order[t]]);
-            }
-        }
-        sbuf_putc(&line, '\n');
-        fputs(sbuf_str(&line), stdout);
-        if (out_csv) {
-            csv_field(&csv, file);
-            sbuf_printf(&csv, ",%d,", best);
-            if (name) csv_field(&csv, name);
-            sbuf_printf(&csv, ",%.9g", p[best]);
-            for (int k = 0; k < K; k++) sbuf_printf(&csv, ",%.9g", p[k]);
-            sbuf_putc(&csv, ',');
-            csv_field(&csv, warning);
-            sbuf_putc(&csv, '\n');
-        }
+        emit_prediction(&po, file, x, &info, warning);
     }
     fflush(stdout);
     if (out_csv) {
@@ -417,6 +519,7 @@ int cmd_predict(int argc, char **argv) {
     free(order);
     free(args);
     mlp_net_free(&net);
+    mlp_model_meta_free(&meta);
     return failed;
 }
 
@@ -444,8 +547,16 @@ int cmd_info(int argc, char **argv) {
     if (meta.loss.kind == MLP_LOSS_FOCAL)
         printf(" (gamma %g, alpha %g...)", (double)meta.loss.focal_gamma, (double)meta.loss.focal_alpha[0]);
     printf("\ninput scaling x = (p - %g) * %.9g\n", (double)meta.scaling.offset, (double)meta.scaling.scale);
+    if (meta.feature_offset) printf("features      %s scaling per feature, stored in the model\n", mlp_scale_name(meta.scale));
+    if (meta.class_names) {
+        printf("classes      ");
+        for (int k = 0; k < net.arch.width[net.arch.n_layers]; k++) printf("%s %d %s", k ? "," : "", k, meta.class_names[k]);
+        printf("\n");
+    }
+    if (meta.label[0]) printf("label column  %s\n", meta.label);
     printf("dataset       %s\n", meta.dataset[0] ? meta.dataset : "(not recorded)");
     printf("written by    mlp %s\n", meta.version[0] ? meta.version : "(unknown)");
     mlp_net_free(&net);
+    mlp_model_meta_free(&meta);
     return 0;
 }

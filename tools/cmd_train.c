@@ -39,6 +39,8 @@ typedef struct train_opts {
     const char *data, *dataset, *hidden, *init_model, *out, *resume;
     const char *test_data, *label; /* --test-data, --label */
     double val_fraction;           /* --val-fraction (0: none) */
+    mlp_scale_kind scale;          /* --scale, when scale_set */
+    int scale_set;
     int dataset_set;               /* --dataset given */
     mlp_act act;
     mlp_train_cfg cfg;
@@ -54,7 +56,8 @@ typedef struct train_opts {
     char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096], test_buf[4096], label_buf[256];
 } train_opts;
 
-static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val);
+static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
+                      mlp_feature_scaling *fs, mlp_scaling *bytes);
 
 static void train_usage(FILE *f) {
     fprintf(f,
@@ -71,6 +74,9 @@ static void train_usage(FILE *f) {
             "  --label NAME           the CSV's label column (default: the column named label, else the last)\n"
             "  --val-fraction F       hold out a seeded, stratified fraction F of the training data as a\n"
             "                         validation set (val_loss, val_acc per epoch; watched by --early-stop)\n"
+            "  --scale KIND           reference | standard | minmax | none: the input scaling, fitted on the\n"
+            "                         training split and stored in the model (default reference, (p-128)/255,\n"
+            "                         for 8-bit data: IDX, uint8 NPY; standard, z-scores, for other data)\n"
             "  --dataset NAME         mnist | fashion-mnist (default mnist)\n"
             "  --hidden LIST          hidden widths: 128 | 128,32 | any list, or none (default 128)\n"
             "  --act NAME             relu | sigmoid | tanh | selu | swish | gelu (default gelu)\n"
@@ -168,7 +174,8 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
                                          "--no-shuffle", "--init",   "--optimizer", "--nesterov", "--beta1",
                                          "--beta2",      "--eps",    "--schedule", "--warmup-epochs",
                                          "--step-epochs", "--step-gamma", "--min-lr", "--dropout",
-                                         "--early-stop",  "--monitor", "--test-data", "--label", "--val-fraction"};
+                                         "--early-stop",  "--monitor", "--test-data", "--label", "--val-fraction",
+                                         "--scale"};
     while (opts_next(&o)) {
         for (size_t i = 0; i < sizeof fixing / sizeof *fixing; i++)
             if (is(&o, fixing[i])) fixes_run(t, fixing[i]);
@@ -178,7 +185,12 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
         } else if (is(&o, "--data")) t->data = opts_value(&o);
         else if (is(&o, "--test-data")) t->test_data = opts_value(&o);
         else if (is(&o, "--label")) t->label = opts_value(&o);
-        else if (is(&o, "--val-fraction")) t->val_fraction = parse_double(o.name, opts_value(&o), 1e-9, 0.999999);
+        else if (is(&o, "--scale")) {
+            const char *v = opts_value(&o);
+            if (mlp_scale_parse(v, &t->scale) != 0)
+                die_usage("--scale: unknown value '%s' (choose one of: reference, standard, minmax, none)", v);
+            t->scale_set = 1;
+        } else if (is(&o, "--val-fraction")) t->val_fraction = parse_double(o.name, opts_value(&o), 1e-9, 0.999999);
         else if (is(&o, "--dataset")) t->dataset = check_dataset(opts_value(&o)), t->dataset_set = 1;
         else if (is(&o, "--hidden")) t->hidden = opts_value(&o);
         else if (is(&o, "--act")) t->act = parse_act(opts_value(&o));
@@ -291,6 +303,7 @@ static void config_json(sbuf *b, const train_opts *t, const mlp_arch *arch, cons
         json_sbuf_string(b, t->label);
     }
     if (t->val_fraction > 0) sbuf_printf(b, ",\n  \"val_fraction\": %.17g", t->val_fraction);
+    if (t->scale_set) sbuf_printf(b, ",\n  \"scale\": \"%s\"", mlp_scale_name(t->scale));
     sbuf_printf(b, ",\n  \"arch\": \"%s\",\n  \"hidden\": [", archs);
     for (int l = 1; l < arch->n_layers; l++) sbuf_printf(b, "%s%d", l > 1 ? ", " : "", arch->width[l]);
     sbuf_printf(b, "],\n  \"act\": \"%s\"", mlp_act_name(arch->act));
@@ -403,6 +416,10 @@ static void load_run_config(train_opts *t, const char *dir) {
     if (json_get(doc.root, "label")) {
         copy_str(t->label_buf, sizeof t->label_buf, cfg_string(&r, "label"), path, "label");
         t->label = t->label_buf;
+    }
+    if (json_get(doc.root, "scale")) {
+        if (mlp_scale_parse(cfg_string(&r, "scale"), &t->scale) != 0) die("%s: unknown \"scale\"", path);
+        t->scale_set = 1;
     }
     if (json_get(doc.root, "val_fraction")) {
         const json_value *vf = cfg_get(&r, "val_fraction", JSON_NUMBER);
@@ -689,7 +706,9 @@ static int train_other_rank(train_opts *t) {
     dp_share_spec(t, dir, sizeof dir);
     dp_default_threads(t);
     mlp_dataset train, test, val;
-    load_sets(t, dir, &train, &test, &val);
+    mlp_feature_scaling fs;
+    mlp_scaling bytes;
+    load_sets(t, dir, &train, &test, &val, &fs, &bytes);
     mlp_arch arch;
     mlp_net net;
     if (mlp_arch_parse(&arch, t->hidden, train.dim, train.classes, t->act, &err)) die_err(&err);
@@ -697,10 +716,10 @@ static int train_other_rank(train_opts *t) {
     net.input_sparse = 0; /* the sharded step is dense, and this rank does not evaluate */
     if (mlp_net_set_exec(&net, t->threads, t->kernels, &err)) die_err(&err);
     mlp_trainer tr;
-    if (mlp_trainer_init(&tr, &net, &t->cfg, &train, test.n ? &test : NULL, &err)) die_err(&err);
+    if (mlp_trainer_init_val(&tr, &net, &t->cfg, &train, test.n ? &test : NULL, &val, &err)) die_err(&err);
     dp_share_state(&tr);
     dp_attach(&tr);
-    tr.test = NULL; /* rank 0 evaluates */
+    tr.test = tr.val = NULL; /* rank 0 evaluates */
     tr.stop_flag = &stop_signal;
     /* every decision to stop is taken by all ranks together, as rank 0 takes it (cmd_train) */
     dp_agree_stop();
@@ -720,6 +739,8 @@ static int train_other_rank(train_opts *t) {
     mlp_net_free(&net);
     mlp_dataset_free(&train);
     mlp_dataset_free(&test);
+    mlp_dataset_free(&val);
+    mlp_feature_scaling_free(&fs);
     mpiu_finalize();
     return 0;
 }
@@ -786,10 +807,14 @@ static void find_data(train_opts *t, char *dir, size_t size) {
 /* The training set (from dir, see find_data), the test set (an IDX folder's t10k files, or --test-data; empty
  * when a --data file has no --test-data) with its classes made the training set's, and the validation set held
  * out by --val-fraction (empty without). Every problem is a one-line error before any work. */
-static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val) {
+static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
+                      mlp_feature_scaling *fs, mlp_scaling *bytes) {
     mlp_error err;
     mlp_data_opts o = mlp_data_opts_default();
     o.label = t->label;
+    /* 8-bit data: the reference's scaling at load, or the raw values 0..255 for another --scale to fit */
+    if (t->scale_set && t->scale != MLP_SCALE_REFERENCE) o.byte_scaling = (mlp_scaling){0.0f, 1.0f};
+    *bytes = o.byte_scaling;
     memset(test, 0, sizeof *test);
     memset(val, 0, sizeof *val);
     if (is_folder(dir) || !t->data) {
@@ -811,6 +836,16 @@ static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, 
             die("--val-fraction %g: %s", t->val_fraction, err.msg);
         mlp_dataset_free(&whole);
     }
+    /* the scaling: by default the reference for 8-bit data (already applied at load: nothing more) and z-scores for
+     * other data; any other is fitted on the training split and applied to every set */
+    const mlp_scale_kind kind = t->scale_set ? t->scale : train->byte_data ? MLP_SCALE_REFERENCE : MLP_SCALE_STANDARD;
+    memset(fs, 0, sizeof *fs);
+    fs->kind = kind;
+    if ((kind == MLP_SCALE_REFERENCE && train->byte_data) || kind == MLP_SCALE_NONE) return;
+    if (mlp_feature_scaling_fit(fs, kind, train, &err)) die_err(&err);
+    mlp_feature_scaling_apply(fs, train->x, train->n);
+    mlp_feature_scaling_apply(fs, val->x, val->n);
+    mlp_feature_scaling_apply(fs, test->x, test->n);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -860,7 +895,9 @@ int cmd_train(int argc, char **argv) {
     }
 
     mlp_dataset train, test, val;
-    load_sets(&t, dir, &train, &test, &val);
+    mlp_feature_scaling fs;
+    mlp_scaling bytes;
+    load_sets(&t, dir, &train, &test, &val, &fs, &bytes);
     if (t.cfg.batch > train.n)
         die_usage("--batch %d is larger than the training set (%d images); choose 1..%d", t.cfg.batch, train.n,
                   train.n);
@@ -895,6 +932,7 @@ int cmd_train(int argc, char **argv) {
             die("--init %s: the model is %s but the requested network is %s (set --hidden to match)", t.init_model,
                 a1, a2);
         net.arch.act = arch.act;
+        mlp_model_meta_free(&meta);
     } else {
         /* from a checkpoint, the parameters are overwritten below; the initialisation is then cheap waste */
         if (mlp_net_create(&net, &arch, max_batch, &err)) die_err(&err);
@@ -909,8 +947,7 @@ int cmd_train(int argc, char **argv) {
     if (mlp_net_set_exec(&net, t.threads, t.kernels, &err)) die_usage("%s", err.msg);
 
     mlp_trainer tr;
-    if (mlp_trainer_init(&tr, &net, &t.cfg, &train, test.n ? &test : NULL, &err)) die_usage("%s", err.msg);
-    tr.val = val.n ? &val : NULL;
+    if (mlp_trainer_init_val(&tr, &net, &t.cfg, &train, test.n ? &test : NULL, &val, &err)) die_usage("%s", err.msg);
 
     /* Everything is checked: only now is the run folder created, locked, then written. */
     if (t.resume) {
@@ -972,7 +1009,12 @@ int cmd_train(int argc, char **argv) {
     memset(&meta, 0, sizeof meta);
     meta.arch = net.arch;
     meta.loss = t.cfg.loss;
-    meta.scaling = mlp_scaling_default();
+    meta.scaling = bytes;
+    meta.scale = fs.kind;
+    meta.feature_offset = fs.offset; /* NULL without a per-feature scaling */
+    meta.feature_scale = fs.scale;
+    meta.class_names = train.class_names;
+    snprintf(meta.label, sizeof meta.label, "%s", t.label ? t.label : "");
     snprintf(meta.dataset, sizeof meta.dataset, "%s", t.dataset);
     snprintf(meta.version, sizeof meta.version, "%s", MLP_VERSION);
     char best_path[4200];

@@ -448,6 +448,7 @@ static PyObject *mod_load(PyObject *mod, PyObject *args) {
         return raise_mlp(st, &err);
     }
     self->created = 1;
+    mlp_model_meta_free(&meta); /* the data metadata (class names, feature scaling) is not passed on yet */
     const mlp_arch *a = &self->net.arch;
     PyObject *loss = loss_to_dict(&meta.loss, a->width[a->n_layers]);
     if (!loss) {

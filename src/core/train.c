@@ -62,7 +62,7 @@ static mlp_status check_labels(const mlp_dataset *ds, int K, const char *what, m
 }
 
 static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const mlp_dataset *train,
-                            const mlp_dataset *test, mlp_error *err) {
+                            const mlp_dataset *test, const mlp_dataset *val, mlp_error *err) {
     const int K = net->arch.width[net->arch.n_layers];
     mlp_status st;
     if (!(isfinite(c->lr) && c->lr >= 0))
@@ -89,8 +89,13 @@ static mlp_status check_cfg(const mlp_train_cfg *c, const mlp_net *net, const ml
     if (c->early_stop < 0) return mlp_fail(err, MLP_ERR_ARG, "early stopping patience %d: must be >= 0", c->early_stop);
     if ((unsigned)c->monitor >= MLP_MONITOR_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown monitored value %d", (int)c->monitor);
-    if (c->early_stop > 0 && !(test && test->n > 0))
-        return mlp_fail(err, MLP_ERR_ARG, "early stopping needs a set to monitor: give the trainer a test set");
+    if (c->early_stop > 0 && !(test && test->n > 0) && !(val && val->n > 0))
+        return mlp_fail(err, MLP_ERR_ARG,
+                        "early stopping needs a set to monitor: give the trainer a validation or a test set");
+    if (val && val->n > 0 && val->dim != net->arch.width[0])
+        return mlp_fail(err, MLP_ERR_ARG, "validation examples have %d values but the network takes %d inputs", val->dim,
+                        net->arch.width[0]);
+    if (val && val->n > 0 && (st = check_labels(val, K, "validation", err))) return st;
     if ((unsigned)c->schedule >= MLP_SCHEDULE_COUNT)
         return mlp_fail(err, MLP_ERR_ARG, "unknown learning-rate schedule %d", (int)c->schedule);
     if (c->warmup_epochs < 0 || (c->warmup_epochs > 0 && c->warmup_epochs >= c->epochs))
@@ -259,13 +264,19 @@ static train_sparse *sparse_build(const mlp_dataset *ds, const mlp_arch *arch, i
 
 mlp_status mlp_trainer_init(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *cfg, const mlp_dataset *train,
                             const mlp_dataset *test, mlp_error *err) {
+    return mlp_trainer_init_val(t, net, cfg, train, test, NULL, err);
+}
+
+mlp_status mlp_trainer_init_val(mlp_trainer *t, mlp_net *net, const mlp_train_cfg *cfg, const mlp_dataset *train,
+                                const mlp_dataset *test, const mlp_dataset *val, mlp_error *err) {
     memset(t, 0, sizeof *t);
-    mlp_status st = check_cfg(cfg, net, train, test, err);
+    mlp_status st = check_cfg(cfg, net, train, test, val, err);
     if (st) return st;
     t->cfg = *cfg;
     t->net = net;
     t->train = train;
     t->test = test;
+    t->val = val && val->n > 0 ? val : NULL;
     mlp_rng_seed(&t->shuffle_rng, cfg->seed, 2);
     const int K = net->arch.width[net->arch.n_layers];
     mlp_trainer_ws *ws = t->ws = calloc(1, sizeof *t->ws);

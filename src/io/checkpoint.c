@@ -40,9 +40,10 @@
 #define CKPT_METRICS 7                        /* epoch, train_loss, train_acc, test_loss, test_acc, lr, seconds */
 #define FINGERPRINT_STRIDE 61                 /* every 61st training image enters the fingerprint */
 
-/* moment2 (Adam's second moment, F32 [n_params]) is present exactly when the run's optimizer is adam or adamw */
-enum { T_PARAMS, T_MOMENTUM, T_METRICS, T_MOMENT2, T_COUNT };
-static const char *const tensor_names[T_COUNT] = {"params", "momentum", "metrics", "moment2"};
+/* moment2 (Adam's second moment, F32 [n_params]) is present exactly when the run's optimizer is adam or adamw;
+ * val_metrics (F64 [epochs_done x 2]: val_loss, val_acc) exactly when the run has a validation set (mlp_trainer.val) */
+enum { T_PARAMS, T_MOMENTUM, T_METRICS, T_MOMENT2, T_VAL, T_COUNT };
+static const char *const tensor_names[T_COUNT] = {"params", "momentum", "metrics", "moment2", "val_metrics"};
 
 static int has_moment2(const mlp_train_cfg *c) { return c->optim != MLP_OPTIM_SGD; }
 
@@ -137,15 +138,18 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
     if (t->step_in_epoch < 0 || t->step_in_epoch >= steps_per_epoch(t))
         return mlp_fail(err, MLP_ERR_ARG, "checkpoint save: step_in_epoch %d outside 0..%d", t->step_in_epoch,
                         steps_per_epoch(t) - 1);
-    double *rows = malloc(((size_t)n_history + 1) * CKPT_METRICS * sizeof *rows);
+    double *rows = malloc(((size_t)n_history + 1) * (CKPT_METRICS + 2) * sizeof *rows);
     if (!rows) return mlp_fail(err, MLP_ERR_NOMEM, "%s: cannot allocate the metrics of %d epochs", path, n_history);
+    double *val_rows = rows + (size_t)n_history * CKPT_METRICS;
     for (int e = 0; e < n_history; e++) {
         const mlp_epoch_metrics *m = &history[e];
         const double row[CKPT_METRICS] = {(double)m->epoch, m->train_loss, m->train_acc, m->test_loss,
                                           m->test_acc,      m->lr,         m->seconds};
         memcpy(rows + (size_t)e * CKPT_METRICS, row, sizeof row);
+        val_rows[2 * e] = m->val_loss;
+        val_rows[2 * e + 1] = m->val_acc;
     }
-    const uint64_t n = t->net->n_params, mdim[2] = {(uint64_t)n_history, CKPT_METRICS};
+    const uint64_t n = t->net->n_params, mdim[2] = {(uint64_t)n_history, CKPT_METRICS}, vdim[2] = {(uint64_t)n_history, 2};
     st_writer w;
     st_writer_init(&w);
     write_metadata(&w, t);
@@ -153,6 +157,7 @@ mlp_status mlp_checkpoint_save(const char *path, const mlp_trainer *t, const mlp
     st_add(&w, "momentum", ST_F32, 1, &n, t->net->momentum);
     st_add(&w, "metrics", ST_F64, 2, mdim, rows);
     if (has_moment2(&t->cfg)) st_add(&w, "moment2", ST_F32, 1, &n, t->net->moment2);
+    if (t->val && t->val->n > 0) st_add(&w, "val_metrics", ST_F64, 2, vdim, val_rows);
     mlp_status st = st_write(&w, path, "checkpoint", err);
     st_writer_free(&w);
     free(rows);
@@ -166,8 +171,8 @@ static mlp_status ck_tensor(void *user, const char *name, st_dtype *dtype, int *
     (void)user;
     for (int k = 0; k < T_COUNT; k++)
         if (strcmp(name, tensor_names[k]) == 0) {
-            *dtype = k == T_METRICS ? ST_F64 : ST_F32;
-            *rank = k == T_METRICS ? 2 : 1;
+            *dtype = k == T_METRICS || k == T_VAL ? ST_F64 : ST_F32;
+            *rank = k == T_METRICS || k == T_VAL ? 2 : 1;
             *tag = k;
             return MLP_OK;
         }
@@ -192,7 +197,7 @@ static mlp_status read_container(const uint8_t *buf, size_t len, ck_file *c, mlp
     if (st) return st;
     for (int i = 0; i < c->f.n; i++) c->t[c->f.t[i].tag] = &c->f.t[i];
     for (int k = 0; k < T_COUNT; k++)
-        if (!c->t[k] && k != T_MOMENT2) return mlp_fail(err, MLP_ERR_FORMAT, "no tensor \"%s\"", tensor_names[k]);
+        if (!c->t[k] && k != T_MOMENT2 && k != T_VAL) return mlp_fail(err, MLP_ERR_FORMAT, "no tensor \"%s\"", tensor_names[k]);
     if (!c->f.meta) return mlp_fail(err, MLP_ERR_FORMAT, "no __metadata__ (this is not an mlp checkpoint)");
     return st_check_tiling(&c->f, err);
 }
@@ -367,11 +372,19 @@ static mlp_status read_state(const ck_file *c, const mlp_trainer *t, int max_his
                             e + 1);
         for (int k = 1; k < CKPT_METRICS; k++) {
             double val = st_f64_at(h->data, (size_t)e * CKPT_METRICS + (size_t)k);
+            if ((k == 3 || k == 4) && isnan(val)) continue; /* test_loss, test_acc: NaN when the run has no test set */
             if (!isfinite(val))
                 return mlp_fail(err, MLP_ERR_FORMAT, "tensor metrics holds %s at index %lld (row %lld, column %d)",
                                 isnan(val) ? "a NaN" : "an infinite value", e * CKPT_METRICS + k, e, k);
         }
     }
+    const st_tensor *vt = c->t[T_VAL];
+    if (vt && (vt->dim[1] != 2 || vt->dim[0] != (uint64_t)s->epochs_done))
+        return mlp_fail(err, MLP_ERR_FORMAT, "tensor val_metrics has shape [%" PRIu64 ", %" PRIu64 "], expected [%lld, 2]",
+                        vt->dim[0], vt->dim[1], s->epochs_done);
+    for (long long i = 0; vt && i < 2 * s->epochs_done; i++)
+        if (!isfinite(st_f64_at(vt->data, (size_t)i)))
+            return mlp_fail(err, MLP_ERR_FORMAT, "tensor val_metrics holds a non-finite value at index %lld", i);
     /* early stopping's bookkeeping (absent in checkpoints written before it: none) */
     if (st_meta_get(&c->f, "best_epoch") &&
         ((st = meta_int(c, "best_epoch", 0, s->epochs_done, &s->best_epoch, err)) ||
@@ -438,6 +451,9 @@ mlp_status mlp_checkpoint_parse(const uint8_t *buf, size_t len, mlp_trainer *t, 
             m->test_acc = st_f64_at(q, 4);
             m->lr = st_f64_at(q, 5);
             m->seconds = st_f64_at(q, 6);
+            const st_tensor *v = f.t[T_VAL];
+            m->val_loss = v ? st_f64_at(v->data, 2 * (size_t)e) : NAN;
+            m->val_acc = v ? st_f64_at(v->data, 2 * (size_t)e + 1) : NAN;
         }
         *n_history = t->epochs_done;
     }

@@ -152,8 +152,8 @@ static const char *shown(const char *cell, char *b) {
     return b;
 }
 
-mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *label, const char *what,
-                         mlp_error *err) {
+mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *label, int no_labels,
+                         const char *what, mlp_error *err) {
     shown_buf sb[3]; /* cells quoted in messages */
     memset(ds, 0, sizeof *ds);
     if (memchr(buf, '\0', len))
@@ -171,18 +171,18 @@ mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *lab
             return mlp_fail(err, MLP_ERR_FORMAT, "%s: more than %d columns", what, MLP_DATA_MAX_DIM + 1);
     }
     const char *header = buf + header_at;
-    if (cols < 2)
+    if (cols < 2 && !no_labels)
         return mlp_fail(err, MLP_ERR_FORMAT,
                         "%s: the header has 1 column ('%s'); expected feature columns and a label column, "
                         "separated by commas",
                         what, shown(header, sb[0]));
     int lab = -1;
-    for (int c = 0; c < cols && lab < 0; c++)
+    for (int c = 0; c < cols && lab < 0 && !no_labels; c++)
         if (!strcmp(column_name(header, c), label ? label : "label")) lab = c;
-    if (lab < 0 && label)
+    if (lab < 0 && label && !no_labels)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: no column named '%s' (the header's columns: '%s', ..., '%s')", what,
                         shown(label, sb[0]), shown(header, sb[1]), shown(column_name(header, cols - 1), sb[2]));
-    if (lab < 0) lab = cols - 1;
+    if (lab < 0 && !no_labels) lab = cols - 1;
     const size_t cells_at = t.w;
     /* pass 1: every row has `cols` cells, every feature cell a number, every label a short printable name */
     size_t rows = 0;
@@ -229,8 +229,9 @@ mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *lab
     if (rows == 0) return mlp_fail(err, MLP_ERR_FORMAT, "%s: a header but no rows of data", what);
     /* pass 2: the cells follow each other now. Labels first, and their classes with the x block as scratch (it
      * holds at least one float per row), then the features into x. */
-    mlp_status st = mlp_dataset_alloc(ds, rows, (size_t)cols - 1, what, err);
+    mlp_status st = mlp_dataset_alloc(ds, rows, (size_t)(lab < 0 ? cols : cols - 1), what, err);
     if (st) return st;
+    if (lab < 0) memset(ds->y, 0, rows * sizeof *ds->y); /* no labels: features to classify */
     const char *p = buf + cells_at;
     for (size_t i = 0; i < rows; i++)
         for (int c = 0; c < cols; c++) {
@@ -241,7 +242,7 @@ mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *lab
             }
             p += strlen(p) + 1;
         }
-    st = mlp_classes_build(ds, buf, int_labels, (uint32_t *)(void *)ds->x, what, err);
+    st = lab < 0 ? MLP_OK : mlp_classes_build(ds, buf, int_labels, (uint32_t *)(void *)ds->x, what, err);
     if (st) {
         mlp_dataset_free(ds);
         return st;
@@ -256,7 +257,7 @@ mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *lab
     return MLP_OK;
 }
 
-mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, mlp_error *err) {
+mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, int no_labels, mlp_error *err) {
     memset(ds, 0, sizeof *ds);
     mlp_read_opts o = {0};
     o.max_len = MLP_DATA_MAX_FILE;
@@ -265,7 +266,7 @@ mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, ml
     size_t len = 0;
     mlp_status st = mlp_read_input(path, &o, &buf, &len, err);
     if (st) return st;
-    st = mlp_csv_parse(ds, (char *)buf, len, label, path, err);
+    st = mlp_csv_parse(ds, (char *)buf, len, label, no_labels, path, err);
     free(buf);
     return st;
 }

@@ -32,15 +32,17 @@ mlp_status mlp_classes_build(mlp_dataset *ds, const char *text, int ints, uint32
 
 /* The readers (csv.c, npy.c), from a file or from memory (fuzzing, tests); each leaves *ds empty on failure.
  * mlp_csv_parse tokenises buf (len bytes) in place. what / xname / yname name the input in messages. */
-mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, mlp_error *err);
-mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *label, const char *what,
-                         mlp_error *err);
+/* no_labels: every column (CSV) is a feature, no y (NPY: ypath/ybuf NULL; NPZ: y.npy not read); y all 0,
+ * classes 0, no names: rows to classify. */
+mlp_status mlp_csv_read(mlp_dataset *ds, const char *path, const char *label, int no_labels, mlp_error *err);
+mlp_status mlp_csv_parse(mlp_dataset *ds, char *buf, size_t len, const char *label, int no_labels,
+                         const char *what, mlp_error *err);
 mlp_status mlp_npy_read_pair(mlp_dataset *ds, const char *xpath, const char *ypath, mlp_scaling s, mlp_error *err);
 mlp_status mlp_npy_parse_pair(mlp_dataset *ds, const uint8_t *xbuf, size_t xlen, const uint8_t *ybuf, size_t ylen,
                               mlp_scaling s, const char *xname, const char *yname, mlp_error *err);
-mlp_status mlp_npz_read(mlp_dataset *ds, const char *path, mlp_scaling s, mlp_error *err);
-mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_scaling s, const char *what,
-                         mlp_error *err);
+mlp_status mlp_npz_read(mlp_dataset *ds, const char *path, mlp_scaling s, int no_labels, mlp_error *err);
+mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_scaling s, int no_labels,
+                         const char *what, mlp_error *err);
 /* The labels file of an NPY features file: the last 'X' of its name made a 'y' (train_X.npy: train_y.npy);
  * -1 when the name has no X or ypath (size bytes) is too small. */
 int mlp_npy_labels_path(const char *xpath, char *ypath, size_t size);

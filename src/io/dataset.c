@@ -229,16 +229,17 @@ mlp_status mlp_dataset_load(mlp_dataset *train, mlp_dataset *test, const char *p
         if (!st && test) test->byte_data = 1;
         return st;
     }
-    if (ends_with(path, ".csv") || ends_with(path, ".csv.gz")) return mlp_csv_read(train, path, o.label, err);
-    if (ends_with(path, ".npz")) return mlp_npz_read(train, path, o.byte_scaling, err);
+    if (ends_with(path, ".csv") || ends_with(path, ".csv.gz"))
+        return mlp_csv_read(train, path, o.label, o.no_labels, err);
+    if (ends_with(path, ".npz")) return mlp_npz_read(train, path, o.byte_scaling, o.no_labels, err);
     if (ends_with(path, ".npy")) {
         char ypath[4096];
-        if (mlp_npy_labels_path(path, ypath, sizeof ypath) != 0)
+        if (!o.no_labels && mlp_npy_labels_path(path, ypath, sizeof ypath) != 0)
             return mlp_fail(err, MLP_ERR_ARG,
                             "%s: an NPY dataset is named by its features file, whose name holds an X (X.npy, "
                             "train_X.npy): the labels are the file of the same name with that last X made a y",
                             path);
-        return mlp_npy_read_pair(train, path, ypath, o.byte_scaling, err);
+        return mlp_npy_read_pair(train, path, o.no_labels ? NULL : ypath, o.byte_scaling, err);
     }
     if (stat(path, &sb) != 0)
         return mlp_fail(err, MLP_ERR_IO, "%s: %s", path, strerror(errno));
@@ -339,6 +340,43 @@ mlp_status mlp_dataset_split(const mlp_dataset *src, double fraction, uint64_t s
     if (st) {
         mlp_dataset_free(train);
         mlp_dataset_free(val);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ from arrays */
+
+mlp_status mlp_dataset_from_arrays(mlp_dataset *ds, const float *x, const int32_t *y, int n, int dim, int classes,
+                                   const char *const *class_names, mlp_error *err) {
+    if (!ds) return mlp_fail(err, MLP_ERR_ARG, "mlp_dataset_from_arrays: ds is NULL");
+    memset(ds, 0, sizeof *ds);
+    if (!x || !y || n < 1 || dim < 1)
+        return mlp_fail(err, MLP_ERR_ARG, "mlp_dataset_from_arrays: x and y must hold n >= 1 rows of dim >= 1 features");
+    int top = -1;
+    for (int i = 0; i < n; i++) {
+        if (y[i] < 0 || (classes > 0 && y[i] >= classes))
+            return mlp_fail(err, MLP_ERR_ARG, "label %d at row %d is not a class index (0..%d)", (int)y[i], i,
+                            classes > 0 ? classes - 1 : INT32_MAX);
+        if (y[i] > top) top = y[i];
+    }
+    for (size_t i = 0; i < (size_t)n * (size_t)dim; i++)
+        if (!isfinite(x[i]))
+            return mlp_fail(err, MLP_ERR_ARG, "x[%zu, %zu] is not finite; features must be finite", i / (size_t)dim,
+                            i % (size_t)dim);
+    mlp_status st = mlp_dataset_alloc(ds, (size_t)n, (size_t)dim, "mlp_dataset_from_arrays", err);
+    if (st) return st;
+    memcpy(ds->x, x, sizeof(float) * (size_t)n * (size_t)dim);
+    memcpy(ds->y, y, sizeof(int32_t) * (size_t)n);
+    ds->classes = classes > 0 ? classes : top + 1;
+    if (class_names) {
+        mlp_dataset named = {.classes = ds->classes, .class_names = (char **)(uintptr_t)class_names};
+        for (int k = 0; k < ds->classes; k++)
+            if (!class_names[k]) {
+                mlp_dataset_free(ds);
+                return mlp_fail(err, MLP_ERR_ARG, "class_names[%d] is NULL", k);
+            }
+        st = names_copy(&ds->class_names, &named, err);
+        if (st) mlp_dataset_free(ds);
     }
     return st;
 }

@@ -58,6 +58,126 @@ static mlp_status check_save_args(const mlp_net *net, const mlp_model_meta *meta
     return MLP_OK;
 }
 
+/* ------------------------------------------------------------------ what the model knows of its data
+ *
+ * Written only when there is something to say, so that a reference (MNIST) model's file is byte for byte what it
+ * was: "scale" (the kind, when not reference), "feature_offset" and "feature_scale" (one %.9g float per input,
+ * comma-separated: strtof reads each back exactly), "class_names" (a JSON array of strings), "label_column". Not
+ * run settings (runcfg.c): facts about the training data that eval and predict need. */
+
+static mlp_status meta_text(const st_file *f, const char *key, char *out, size_t size, mlp_error *err);
+
+static void floats_text(sbuf *b, const float *v, int n) {
+    for (int j = 0; j < n; j++) sbuf_printf(b, j ? ",%.9g" : "%.9g", (double)v[j]);
+}
+
+static void write_data_meta(st_writer *w, const mlp_arch *arch, const mlp_model_meta *meta) {
+    const int D = arch->width[0], K = arch->width[arch->n_layers];
+    sbuf b = SBUF_INIT;
+    if (meta->scale != MLP_SCALE_REFERENCE) st_meta(w, "scale", mlp_scale_name(meta->scale));
+    if (meta->feature_offset && meta->feature_scale) {
+        floats_text(&b, meta->feature_offset, D);
+        st_meta(w, "feature_offset", sbuf_str(&b));
+        sbuf_clear(&b);
+        floats_text(&b, meta->feature_scale, D);
+        st_meta(w, "feature_scale", sbuf_str(&b));
+        sbuf_clear(&b);
+    }
+    if (meta->class_names) {
+        sbuf_putc(&b, '[');
+        for (int k = 0; k < K; k++) {
+            if (k) sbuf_puts(&b, ", ");
+            json_sbuf_string(&b, meta->class_names[k]);
+        }
+        sbuf_putc(&b, ']');
+        st_meta(w, "class_names", sbuf_str(&b));
+    }
+    if (meta->label[0]) st_meta_n(w, "label_column", meta->label, sizeof meta->label);
+    sbuf_free(&b);
+}
+
+void mlp_model_meta_free(mlp_model_meta *meta) {
+    if (!meta) return;
+    free(meta->feature_offset); /* the block holds feature_scale too */
+    free(meta->class_names);
+    meta->feature_offset = meta->feature_scale = NULL;
+    meta->class_names = NULL;
+}
+
+void mlp_model_scale_inputs(const mlp_model_meta *meta, float *x, int n) {
+    if (!meta || !meta->feature_offset || !meta->feature_scale) return;
+    const int D = meta->arch.width[0];
+    for (size_t i = 0; i < (size_t)n; i++) {
+        float *row = x + i * (size_t)D;
+        for (int j = 0; j < D; j++) row[j] = (row[j] - meta->feature_offset[j]) * meta->feature_scale[j];
+    }
+}
+
+/* D comma-separated finite floats of metadata `key` into v. */
+static mlp_status parse_floats(const char *key, const char *s, float *v, int D, mlp_error *err) {
+    const char *p = s;
+    for (int j = 0; j < D; j++) {
+        char *end;
+        v[j] = strtof(p, &end);
+        if (end == p || !isfinite(v[j]) || *end != (j + 1 < D ? ',' : '\0'))
+            return mlp_fail(err, MLP_ERR_FORMAT, "metadata %s must be %d comma-separated finite numbers (item %d)", key,
+                            D, j + 1);
+        p = end + 1;
+    }
+    return MLP_OK;
+}
+
+/* The class names: a JSON array of K non-empty strings without control characters, at most 200 bytes each. */
+static mlp_status parse_names(const char *s, int K, char ***out, mlp_error *err) {
+    json_doc doc = {0};
+    mlp_status st = json_parse(&doc, s, strlen(s), NULL, err);
+    if (st) return mlp_fail(err, MLP_ERR_FORMAT, "metadata class_names is not JSON: %s", err ? err->msg : "");
+    size_t bytes = (size_t)K * sizeof(char *);
+    if (doc.root->type != JSON_ARRAY || json_count(doc.root) != (size_t)K)
+        st = mlp_fail(err, MLP_ERR_FORMAT, "metadata class_names must be an array of the %d class names", K);
+    for (int k = 0; !st && k < K; k++) {
+        const char *name = json_string(json_at(doc.root, (size_t)k));
+        int ok = name && *name && strlen(name) <= 200;
+        for (const char *c = name; ok && *c; c++) ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
+        if (!ok) st = mlp_fail(err, MLP_ERR_FORMAT, "metadata class_names: item %d is not a printable name of 1..200 bytes", k + 1);
+        else bytes += strlen(name) + 1;
+    }
+    char **names = st ? NULL : malloc(bytes);
+    if (!st && !names) st = mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate %d class names", K);
+    if (!st) {
+        char *at = (char *)(names + K);
+        for (int k = 0; k < K; k++) {
+            const char *name = json_string(json_at(doc.root, (size_t)k));
+            names[k] = memcpy(at, name, strlen(name) + 1);
+            at += strlen(name) + 1;
+        }
+        *out = names;
+    }
+    json_free(&doc);
+    return st;
+}
+
+static mlp_status read_data_meta(const st_file *f, const mlp_arch *arch, mlp_model_meta *m, mlp_error *err) {
+    const int D = arch->width[0], K = arch->width[arch->n_layers];
+    const char *s = st_meta_lookup(f, "scale");
+    mlp_status st = MLP_OK;
+    if (s && mlp_scale_parse(s, &m->scale) != 0)
+        return mlp_fail(err, MLP_ERR_FORMAT, "metadata scale \"%.40s\" is not reference, standard, minmax or none", s);
+    const char *off = st_meta_lookup(f, "feature_offset"), *sc = st_meta_lookup(f, "feature_scale");
+    if (!off != !sc) return mlp_fail(err, MLP_ERR_FORMAT, "metadata has feature_offset or feature_scale without the other");
+    if (off) {
+        m->feature_offset = malloc(2 * (size_t)D * sizeof(float));
+        if (!m->feature_offset) return mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate the scaling of %d inputs", D);
+        m->feature_scale = m->feature_offset + D;
+        st = parse_floats("feature_offset", off, m->feature_offset, D, err);
+        if (!st) st = parse_floats("feature_scale", sc, m->feature_scale, D, err);
+    }
+    if (!st && (s = st_meta_lookup(f, "class_names"))) st = parse_names(s, K, &m->class_names, err);
+    if (!st) st = meta_text(f, "label_column", m->label, sizeof m->label, err);
+    if (st) mlp_model_meta_free(m);
+    return st;
+}
+
 /* The metadata: without meta, the loss and scaling defaults of the reference. */
 static void write_metadata(st_writer *w, const mlp_arch *arch, const mlp_model_meta *meta) {
     const int K = arch->width[arch->n_layers];
@@ -75,6 +195,7 @@ static void write_metadata(st_writer *w, const mlp_arch *arch, const mlp_model_m
     st_meta(w, "activation", mlp_act_name(arch->act));
     rc_meta_write(&c, K, RC_MODEL, st_meta_put, w);
     if (meta) st_meta_n(w, "dataset", meta->dataset, sizeof meta->dataset);
+    if (meta) write_data_meta(w, arch, meta);
 }
 
 mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_model_meta *meta, mlp_error *err) {
@@ -283,6 +404,7 @@ static mlp_status read_meta(const st_file *f, int K, mlp_model_meta *m, mlp_erro
     return MLP_OK;
 }
 
+
 /* ================================================================== reading: the file */
 
 static mlp_status check_all_finite(const model_header *h, mlp_error *err) {
@@ -331,6 +453,7 @@ static mlp_status model_parse(const uint8_t *buf, size_t len, mlp_net *net, int 
     if (!st) st = read_arch(&f, &h, &m.arch, err);
     if (!st) st = st_check_tiling(&f, err);
     if (!st) st = read_meta(&f, m.arch.width[m.arch.n_layers], &m, err);
+    if (!st) st = read_data_meta(&f, &m.arch, &m, err);
     if (!st) st = check_all_finite(&h, err);
     if (!st) st = check_memory(&m.arch, max_batch, max_bytes, err);
     if (!st) st = mlp_net_create(net, &m.arch, max_batch, err);
@@ -342,7 +465,9 @@ static mlp_status model_parse(const uint8_t *buf, size_t len, mlp_net *net, int 
         }
         mlp_net_params_changed(net);
         if (meta) *meta = m;
+        else mlp_model_meta_free(&m);
     } else {
+        mlp_model_meta_free(&m);
         memset(net, 0, sizeof *net);
     }
     st_free(&f);

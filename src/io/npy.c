@@ -206,15 +206,16 @@ static mlp_status npy_build(mlp_dataset *ds, const npy_array *X, const npy_array
     if (X->ndim != 2 && X->ndim != 3)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: X has %d dimensions; expected 2 ([n x features]) or 3 (images)",
                         xname, X->ndim);
-    if (y->kind == 'f')
+    if (y && y->kind == 'f')
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: y holds floats; labels must be integers (y.astype(int))", yname);
-    if (y->ndim != 1)
+    if (y && y->ndim != 1)
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: y has %d dimensions; expected 1 ([n] labels)", yname, y->ndim);
-    if (y->shape[0] != X->shape[0])
+    if (X->shape[0] < 1) return mlp_fail(err, MLP_ERR_FORMAT, "%s: X has no rows", xname);
+    if (y && y->shape[0] != X->shape[0])
         return mlp_fail(err, MLP_ERR_FORMAT, "%s has %llu rows but %s has %llu labels; the counts must match", xname,
                         (unsigned long long)X->shape[0], yname, (unsigned long long)y->shape[0]);
     const size_t n = (size_t)X->shape[0], dim = n ? X->count / n : 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; y && i < n; i++) {
         const int64_t v = int_at(y, i);
         if (v < INT32_MIN || v > INT32_MAX)
             return mlp_fail(err, MLP_ERR_FORMAT, "%s: label %lld at index %zu is outside the int32 range", yname,
@@ -243,8 +244,8 @@ static mlp_status npy_build(mlp_dataset *ds, const npy_array *X, const npy_array
         ds->rows = (int)X->shape[1];
         ds->cols = (int)X->shape[2];
     }
-    for (size_t i = 0; i < n; i++) ds->y[i] = (int32_t)int_at(y, i);
-    st = mlp_classes_build(ds, NULL, 1, (uint32_t *)(void *)ds->x, yname, err);
+    for (size_t i = 0; i < n; i++) ds->y[i] = y ? (int32_t)int_at(y, i) : 0;
+    st = y ? mlp_classes_build(ds, NULL, 1, (uint32_t *)(void *)ds->x, yname, err) : MLP_OK;
     if (st) {
         mlp_dataset_free(ds);
         return st;
@@ -276,8 +277,8 @@ mlp_status mlp_npy_parse_pair(mlp_dataset *ds, const uint8_t *xbuf, size_t xlen,
     npy_array X, y;
     memset(ds, 0, sizeof *ds);
     mlp_status st = npy_parse(xbuf, xlen, xname, &X, err);
-    if (!st) st = npy_parse(ybuf, ylen, yname, &y, err);
-    if (!st) st = npy_build(ds, &X, &y, s, xname, yname, err);
+    if (!st && ybuf) st = npy_parse(ybuf, ylen, yname, &y, err);
+    if (!st) st = npy_build(ds, &X, ybuf ? &y : NULL, s, xname, yname, err);
     return st;
 }
 
@@ -292,7 +293,7 @@ mlp_status mlp_npy_read_pair(mlp_dataset *ds, const char *xpath, const char *ypa
     uint8_t *xb = NULL, *yb = NULL;
     size_t xl = 0, yl = 0;
     mlp_status st = read_npy(xpath, &xb, &xl, err);
-    if (!st) st = read_npy(ypath, &yb, &yl, err);
+    if (!st && ypath) st = read_npy(ypath, &yb, &yl, err);
     if (!st) st = mlp_npy_parse_pair(ds, xb, xl, yb, yl, s, xpath, ypath, err);
     free(xb);
     free(yb);
@@ -410,15 +411,15 @@ static mlp_status zip_extract(const zip_member *m, const char *what, const char 
     return MLP_OK;
 }
 
-mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_scaling s, const char *what,
-                         mlp_error *err) {
+mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_scaling s, int no_labels,
+                         const char *what, mlp_error *err) {
     memset(ds, 0, sizeof *ds);
     zip_member mx, my;
     int fx = 0, fy = 0;
     mlp_status st = zip_find(buf, len, what, "X.npy", "x.npy", &mx, &fx, err);
     if (!st) st = zip_find(buf, len, what, "y.npy", "Y.npy", &my, &fy, err);
     if (st) return st;
-    if (!fx || !fy)
+    if (!fx || (!fy && !no_labels))
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: no member %s; an NPZ dataset holds X.npy and y.npy "
                         "(np.savez(path, X=X, y=y))", what, fx ? "y.npy" : "X.npy");
     uint8_t *xb = NULL, *yb = NULL;
@@ -426,19 +427,19 @@ mlp_status mlp_npz_parse(mlp_dataset *ds, const uint8_t *buf, size_t len, mlp_sc
     snprintf(xname, sizeof xname, "%s:X.npy", what);
     snprintf(yname, sizeof yname, "%s:y.npy", what);
     st = zip_extract(&mx, what, "X.npy", &xb, err);
-    if (!st) st = zip_extract(&my, what, "y.npy", &yb, err);
-    if (!st) st = mlp_npy_parse_pair(ds, xb, mx.usize, yb, my.usize, s, xname, yname, err);
+    if (!st && fy && !no_labels) st = zip_extract(&my, what, "y.npy", &yb, err);
+    if (!st) st = mlp_npy_parse_pair(ds, xb, mx.usize, yb, yb ? my.usize : 0, s, xname, yname, err);
     free(xb);
     free(yb);
     return st;
 }
 
-mlp_status mlp_npz_read(mlp_dataset *ds, const char *path, mlp_scaling s, mlp_error *err) {
+mlp_status mlp_npz_read(mlp_dataset *ds, const char *path, mlp_scaling s, int no_labels, mlp_error *err) {
     memset(ds, 0, sizeof *ds);
     uint8_t *buf = NULL;
     size_t len = 0;
     mlp_status st = read_npy(path, &buf, &len, err);
-    if (!st) st = mlp_npz_parse(ds, buf, len, s, path, err);
+    if (!st) st = mlp_npz_parse(ds, buf, len, s, no_labels, path, err);
     free(buf);
     return st;
 }
