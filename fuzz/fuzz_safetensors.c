@@ -14,7 +14,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     FUZZ_ASSERT(net.arch.n_layers >= 1 && net.arch.n_layers <= MLP_MAX_LAYERS);
-    FUZZ_ASSERT(net.arch.width[net.arch.n_layers] <= MLP_MAX_CLASSES);
     /* a forward pass on zeros reads every parameter */
     const size_t w0 = (size_t)net.arch.width[0];
     float *x = calloc(2 * w0, sizeof *x);
@@ -25,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (meta.feature_offset) FUZZ_ASSERT(meta.feature_scale == meta.feature_offset + w0);
     for (int k = 0; meta.class_names && k < net.arch.width[net.arch.n_layers]; k++)
         FUZZ_ASSERT(meta.class_names[k] && meta.class_names[k][0]);
+    for (int k = 0; k < net.arch.width[net.arch.n_layers]; k++) FUZZ_ASSERT(isfinite(mlp_loss_focal_alpha(&meta.loss, k)));
     mlp_model_meta_free(&meta);
     mlp_net_free(&net);
     return 0;

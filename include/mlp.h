@@ -37,7 +37,6 @@ extern "C" {
 
 #define MLP_VERSION "0.1.0"
 #define MLP_MAX_LAYERS 16   /* Linear layers in a network (hidden layers + 1) */
-#define MLP_MAX_CLASSES 64  /* output width limit (MNIST: 10) */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -116,12 +115,17 @@ typedef struct mlp_loss_cfg {
     mlp_loss kind;
     float hinge_margin;                  /* D, default 5 */
     float focal_gamma;                   /* g, default 2 */
-    float focal_alpha[MLP_MAX_CLASSES];  /* alpha_k, default 0.1 for every class */
+    /* alpha_k = focal_alpha[k] for k < n_focal_alpha, else 0.1 (NULL: 0.1 for every class, the default). The array
+     * is its owner's (the caller's, or a loaded model's meta): the cfg only points at it, and copies of the cfg
+     * share it, so it must outlive them. */
+    const float *focal_alpha;
+    int n_focal_alpha;
 } mlp_loss_cfg;
 
 const char *mlp_loss_name(mlp_loss l);
 int mlp_loss_parse(const char *name, mlp_loss *out);
 mlp_loss_cfg mlp_loss_default(mlp_loss kind); /* the reference's constants */
+float mlp_loss_focal_alpha(const mlp_loss_cfg *cfg, int k); /* alpha of class k: focal_alpha[k], or 0.1 */
 
 /*
  * Loss over a batch of N rows of K logits, labels in [0, K).
@@ -562,9 +566,12 @@ typedef struct mlp_model_meta {
                                              * `scaling` (mlp_model_scale_inputs); loaded as one block */
     char **class_names;                     /* [classes] names, or NULL (the classes are numbers); one block */
     char label[64];                         /* the CSV label column of the training data, or "" */
+    float *focal_alpha_buf;                 /* loaded: what loss.focal_alpha points at when the file's alphas are not
+                                             * all 0.1 (else NULL, and loss.focal_alpha too) */
 } mlp_model_meta;
 
-/* Frees what mlp_model_load allocated in meta (feature_offset, class_names) and zeroes those fields. */
+/* Frees what mlp_model_load allocated in meta (feature_offset, class_names, focal_alpha_buf) and zeroes those fields
+ * (loss.focal_alpha too when it pointed into the meta). */
 void mlp_model_meta_free(mlp_model_meta *meta);
 /* Raw feature rows x [n x arch.width[0]] made the network's input in place: the per-feature scaling (nothing when
  * the model has none). 8-bit data is scaled by meta->scaling when it is loaded (mlp_data_opts.byte_scaling). */

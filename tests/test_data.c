@@ -802,3 +802,40 @@ TEST(data_scale_on_idx) {
     mlp_model_meta_free(&meta);
     mlp_net_free(&net);
 }
+
+/* Any number of classes: 70 named classes (more than the 64 a fixed limit once allowed) train, save, load and
+ * evaluate; --focal-alpha takes one value or one per class of the data. */
+TEST(data_many_classes) {
+    const char *dir = check_tmpdir(), *mlp = check_mlp_bin();
+    static char out[65536];
+    FILE *f = fopen(tpath(dir, "many.csv"), "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("x,y,label\n", f);
+    for (int i = 0; i < 280; i++) fprintf(f, "%d,%d,c%02d\n", i % 70, (i % 70) * (i % 70) % 17, i % 70);
+    fclose(f);
+    int st = check_sh(out, sizeof out, 1, "%s train --data '%s' --test-data '%s' --hidden 8 --epochs 1 --batch 10 --loss focal "
+                      "--focal-alpha 0.2 --out '%s/r' --quiet && %s eval '%s/r/model.safetensors' --data '%s' | tail -1",
+                      mlp, tpath(dir, "many.csv"), tpath(dir, "many.csv"), dir, mlp, dir, tpath(dir, "many.csv"));
+    CHECK_MSG(st == 0, "%s", out);
+    CHECK_CONTAINS(out, "classes: 0 c00, 1 c01, ");
+    CHECK_CONTAINS(out, ", 69 c69");
+    mlp_net net;
+    mlp_model_meta meta;
+    mlp_error err;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/r/model.safetensors", dir);
+    CHECK_MSG(mlp_model_load(path, &net, 4, &meta, &err) == MLP_OK, "%s", err.msg);
+    CHECK_INT(net.arch.width[net.arch.n_layers], 70);
+    CHECK(meta.loss.n_focal_alpha == 70 && mlp_loss_focal_alpha(&meta.loss, 69) == 0.2f && meta.focal_alpha_buf);
+    mlp_model_meta_free(&meta);
+    CHECK(meta.loss.focal_alpha == NULL && mlp_loss_focal_alpha(&meta.loss, 69) == 0.1f);
+    mlp_net_free(&net);
+    char *cfg = check_read_text(tpath(dir, "r/config.json"));
+    CHECK(cfg && strstr(cfg, "\"focal_alpha\": [0.2, 0.2, ") != NULL);
+    free(cfg);
+    st = check_sh(out, sizeof out, 1, "%s train --data '%s' --hidden 8 --epochs 1 --loss focal --focal-alpha 0.1,0.2,0.3 "
+                  "--out '%s/r2'", mlp, tpath(dir, "many.csv"), dir);
+    CHECK_INT(st, 2);
+    CHECK_CONTAINS(out, "--focal-alpha has 3 values but the data has 70 classes");
+}

@@ -47,7 +47,8 @@ TEST(loss_names_and_defaults) {
         CHECK_INT(c.kind, i);
         CHECK(c.hinge_margin == 5.0f);
         CHECK(c.focal_gamma == 2.0f);
-        for (int k = 0; k < MLP_MAX_CLASSES; k++) CHECK(c.focal_alpha[k] == 0.1f);
+        CHECK(c.focal_alpha == NULL && c.n_focal_alpha == 0); /* 0.1 for every class, however many */
+        for (int k = 0; k < 1000; k++) CHECK(mlp_loss_focal_alpha(&c, k) == 0.1f);
     }
 }
 
@@ -144,7 +145,10 @@ TEST(loss_ref_gradient_finite_differences) {
         for (int gi = 0; gi < (kind == MLP_LOSS_FOCAL ? 4 : 1); gi++) {
             mlp_loss_cfg c = cfg_of((mlp_loss)kind);
             c.focal_gamma = gammas[gi];
-            for (int k = 0; k < LOSS_K; k++) c.focal_alpha[k] = 0.05f * (float)(k + 1); /* per-class alpha */
+            float alpha[LOSS_K];
+            for (int k = 0; k < LOSS_K; k++) alpha[k] = 0.05f * (float)(k + 1); /* per-class alpha */
+            c.focal_alpha = alpha;
+            c.n_focal_alpha = LOSS_K;
             for (int trial = 0; trial < 24; trial++) {
                 double scale = trial < 8 ? 3.0 : trial < 16 ? 10.0 : 50.0; /* up to +-50 */
                 int t = (int)loss_uniform(&state, 0.0, LOSS_K);
@@ -175,8 +179,9 @@ TEST(loss_eval_matches_ref) {
     int32_t labels[N];
     for (int kind = 0; kind < MLP_LOSS_COUNT; kind++) {
         mlp_loss_cfg c = cfg_of((mlp_loss)kind);
-        if (kind == MLP_LOSS_FOCAL)
-            for (int k = 0; k < LOSS_K; k++) c.focal_alpha[k] = 0.1f + 0.02f * (float)k;
+        float alpha[LOSS_K];
+        for (int k = 0; k < LOSS_K; k++) alpha[k] = 0.1f + 0.02f * (float)k;
+        if (kind == MLP_LOSS_FOCAL) c.focal_alpha = alpha, c.n_focal_alpha = LOSS_K;
         for (int pass = 0; pass < 2; pass++) {
             float scale = pass == 0 ? 1.0f / N : 1.0f;
             for (int i = 0; i < N * LOSS_K; i++) logits[i] = (float)loss_uniform(&state, -6.0, 6.0);
@@ -263,12 +268,15 @@ TEST(loss_focal_special_cases) {
     unsigned long long state = 5;
     mlp_loss_cfg ce = cfg_of(MLP_LOSS_CE), fo = cfg_of(MLP_LOSS_FOCAL);
     fo.focal_gamma = 0.0f;
-    for (int k = 0; k < LOSS_K; k++) fo.focal_alpha[k] = 0.5f + 0.25f * (float)k;
+    float alpha[LOSS_K];
+    for (int k = 0; k < LOSS_K; k++) alpha[k] = 0.5f + 0.25f * (float)k;
+    fo.focal_alpha = alpha;
+    fo.n_focal_alpha = LOSS_K;
     for (int trial = 0; trial < 20; trial++) {
         double x[LOSS_K], dce[LOSS_K], dfo[LOSS_K];
         int t = trial % LOSS_K;
         for (int k = 0; k < LOSS_K; k++) x[k] = loss_uniform(&state, -5.0, 5.0);
-        double a = fo.focal_alpha[t];
+        double a = fo.focal_alpha[t]; /* alpha of the label */
         double Ece = mlp_loss_ref(&ce, x, t, LOSS_K, dce);
         double Efo = mlp_loss_ref(&fo, x, t, LOSS_K, dfo);
         CHECK_NEAR(Efo, a * Ece, 1e-14 * (1.0 + Efo));
@@ -276,8 +284,9 @@ TEST(loss_focal_special_cases) {
     }
     /* g = 2, alpha changed for the label's class only */
     mlp_loss_cfg f1 = cfg_of(MLP_LOSS_FOCAL), f2 = cfg_of(MLP_LOSS_FOCAL);
-    f2.focal_alpha[3] = 0.7f;
-    f2.focal_alpha[4] = 123.0f; /* another class: must not matter */
+    float a2[5] = {0.1f, 0.1f, 0.1f, 0.7f, 123.0f}; /* class 4: another class, must not matter */
+    f2.focal_alpha = a2;
+    f2.n_focal_alpha = 5;                              /* classes 5..9: the default 0.1 */
     const double x[LOSS_K] = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6, -0.7, 0.8, -0.9, 1.0};
     double d1[LOSS_K], d2[LOSS_K];
     double E1 = mlp_loss_ref(&f1, x, 3, LOSS_K, d1), E2 = mlp_loss_ref(&f2, x, 3, LOSS_K, d2);
@@ -304,7 +313,7 @@ TEST(loss_precision_near_certainty) {
         double g = gammas[i];
         c = cfg_of(MLP_LOSS_FOCAL);
         c.focal_gamma = gammas[i];
-        double a = c.focal_alpha[0];
+        double a = mlp_loss_focal_alpha(&c, 0);
         double E = mlp_loss_ref(&c, x, 0, LOSS_K, dx);
         CHECK_NEAR(E / (a * pow(q, g + 1.0)), 1.0, 1e-14);
         CHECK_NEAR(dx[0] / (-a * (1.0 + g) * pow(q, g + 1.0)), 1.0, 1e-14);

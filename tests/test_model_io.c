@@ -94,7 +94,10 @@ static void check_meta_equal(const mlp_model_meta *a, const mlp_model_meta *b) {
     CHECK(memcmp(&a->loss.hinge_margin, &b->loss.hinge_margin, sizeof(float)) == 0);
     CHECK(memcmp(&a->loss.focal_gamma, &b->loss.focal_gamma, sizeof(float)) == 0);
     int K = a->arch.width[a->arch.n_layers];
-    CHECK(memcmp(a->loss.focal_alpha, b->loss.focal_alpha, sizeof(float) * (size_t)K) == 0);
+    for (int k = 0; k < K; k++) {
+        const float x = mlp_loss_focal_alpha(&a->loss, k), y = mlp_loss_focal_alpha(&b->loss, k);
+        CHECK(memcmp(&x, &y, sizeof x) == 0);
+    }
     CHECK(memcmp(&a->scaling, &b->scaling, sizeof a->scaling) == 0);
     CHECK(strcmp(a->dataset, b->dataset) == 0);
 }
@@ -146,6 +149,7 @@ static void roundtrip(const char *hidden, int inputs, int classes, mlp_act act, 
     CHECK(memcmp(&back.ws->wt[0][(size_t)(in - 1) * out + 2], &net.params[net.w_off[0] + (size_t)2 * in + in - 1],
                  sizeof(float)) == 0);
     mlp_net_free(&back);
+    mlp_model_meta_free(&got); /* its focal alphas, when not the default */
     mlp_net_free(&net);
 }
 
@@ -165,7 +169,10 @@ TEST(model_roundtrip_two_hidden) {
     meta.loss = mlp_loss_default(MLP_LOSS_FOCAL);
     meta.loss.hinge_margin = 0.7f;
     meta.loss.focal_gamma = 1.0f / 3.0f;
-    for (int k = 0; k < 5; k++) meta.loss.focal_alpha[k] = 0.1f * (float)(k + 1) + 1e-7f;
+    static float alpha[5];
+    for (int k = 0; k < 5; k++) alpha[k] = 0.1f * (float)(k + 1) + 1e-7f;
+    meta.loss.focal_alpha = alpha;
+    meta.loss.n_focal_alpha = 5;
     meta.scaling.offset = 0.5f;
     meta.scaling.scale = 1.0f / 3.0f;
     strcpy(meta.dataset, "fashion-mnist");
@@ -248,7 +255,7 @@ TEST(model_third_party_layout) {
         CHECK_NEAR(logits[0], expect, 1e-4);
         /* missing entries take the reference's defaults */
         CHECK_INT(meta.loss.kind, MLP_LOSS_HINGE);
-        CHECK(meta.loss.hinge_margin == 5.0f && meta.loss.focal_gamma == 2.0f && meta.loss.focal_alpha[1] == 0.1f);
+        CHECK(meta.loss.hinge_margin == 5.0f && meta.loss.focal_gamma == 2.0f && mlp_loss_focal_alpha(&meta.loss, 1) == 0.1f);
         CHECK(meta.scaling.offset == 128.0f && meta.scaling.scale == 1.0f / 255.0f);
         CHECK(meta.dataset[0] == '\0' && meta.version[0] == '\0');
         mlp_net_free(&net);

@@ -229,9 +229,9 @@ mlp_kernels kernels_from_env(void) {
     return e && *e ? parse_kernels("MLP_KERNELS", e) : MLP_KERNELS_AUTO;
 }
 
-/* "0.1" or ten comma-separated values */
-void parse_focal_alpha(const char *s, float *alpha) {
-    float v[MLP_MAX_CLASSES];
+/* "0.1", or one value per class separated by commas (the caller checks the count against the classes) */
+float *parse_focal_alpha(const char *s, int *count) {
+    float *v = NULL;
     int n = 0;
     const char *p = s;
     for (;;) {
@@ -239,14 +239,17 @@ void parse_focal_alpha(const char *s, float *alpha) {
         errno = 0;
         double x = strtod(p, &end);
         if (end == p || (*end != ',' && *end != '\0') || !isfinite(x) || x < 0)
-            die_usage("--focal-alpha: '%s' must be one non-negative number or ten separated by commas", s);
-        if (n >= MLP_MAX_CLASSES) die_usage("--focal-alpha: too many values in '%s'", s);
+            die_usage("--focal-alpha: '%s' must be one non-negative number or one per class separated by commas", s);
+        if (n >= (1 << 20)) die_usage("--focal-alpha: too many values in '%s'", s);
+        float *grown = realloc(v, sizeof *v * (size_t)(n + 1));
+        if (!grown) die("out of memory");
+        v = grown;
         v[n++] = (float)x;
         if (*end == '\0') break;
         p = end + 1;
     }
-    if (n != 1 && n != 10) die_usage("--focal-alpha: '%s' has %d values; give one, or one per class (10)", s, n);
-    for (int k = 0; k < MLP_MAX_CLASSES; k++) alpha[k] = n == 1 ? v[0] : (k < 10 ? v[k] : 0.0f);
+    *count = n;
+    return v;
 }
 
 /* ------------------------------------------------------------------ data */

@@ -51,7 +51,8 @@ mlp_act parse_act(const char *s);
 mlp_loss parse_loss(const char *s);
 mlp_kernels parse_kernels(const char *opt, const char *s);
 mlp_kernels kernels_from_env(void);   /* $MLP_KERNELS or auto */
-void parse_focal_alpha(const char *s, float *alpha);
+/* --focal-alpha's values (one, or one per class: the caller checks against the classes): a malloc'ed array */
+float *parse_focal_alpha(const char *s, int *count);
 const char *check_dataset(const char *s);
 /* The dataset folder: --data, else $MLP_DATA/<dataset>, else data/<dataset>. */
 void data_dir(char *buf, size_t size, const char *data_opt, const char *dataset);

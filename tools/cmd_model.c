@@ -545,7 +545,7 @@ int cmd_info(int argc, char **argv) {
     printf("loss          %s", mlp_loss_name(meta.loss.kind));
     if (meta.loss.kind == MLP_LOSS_HINGE) printf(" (margin %g)", (double)meta.loss.hinge_margin);
     if (meta.loss.kind == MLP_LOSS_FOCAL)
-        printf(" (gamma %g, alpha %g...)", (double)meta.loss.focal_gamma, (double)meta.loss.focal_alpha[0]);
+        printf(" (gamma %g, alpha %g...)", (double)meta.loss.focal_gamma, (double)mlp_loss_focal_alpha(&meta.loss, 0));
     printf("\ninput scaling x = (p - %g) * %.9g\n", (double)meta.scaling.offset, (double)meta.scaling.scale);
     if (meta.feature_offset) printf("features      %s scaling per feature, stored in the model\n", mlp_scale_name(meta.scale));
     if (meta.class_names) {

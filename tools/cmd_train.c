@@ -40,6 +40,8 @@ typedef struct train_opts {
     const char *test_data, *label; /* --test-data, --label */
     double val_fraction;           /* --val-fraction (0: none) */
     mlp_scale_kind scale;          /* --scale, when scale_set */
+    float *alpha_vals;             /* --focal-alpha's values (or config.json's), made one per class by resolve_alpha */
+    int n_alpha;
     int scale_set;
     int dataset_set;               /* --dataset given */
     mlp_act act;
@@ -56,7 +58,7 @@ typedef struct train_opts {
     char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096], test_buf[4096], label_buf[256];
 } train_opts;
 
-static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
+static void load_sets(train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
                       mlp_feature_scaling *fs, mlp_scaling *bytes);
 
 static void train_usage(FILE *f) {
@@ -83,7 +85,7 @@ static void train_usage(FILE *f) {
             "  --loss NAME            mse | ce | hinge | focal (default hinge)\n"
             "  --hinge-margin D       hinge margin (default 5)\n"
             "  --focal-gamma G        focal gamma (default 2)\n"
-            "  --focal-alpha A[,..]   focal alpha: one value, or ten (one per class) (default 0.1)\n"
+            "  --focal-alpha A[,..]   focal alpha: one value, or one per class (default 0.1)\n"
             "  --grad-reduction R     sum | mean (default sum, as the reference code): with sum the gradients\n"
             "                         are sums over the batch; with mean, gradients of the mean loss\n"
             "  --lr X                 learning rate (default 1e-5 with sum, 1e-3 with mean)\n"
@@ -200,7 +202,10 @@ static void parse_train_opts(train_opts *t, int argc, char **argv) {
             t->cfg.loss = keep;
         } else if (is(&o, "--hinge-margin")) t->cfg.loss.hinge_margin = (float)parse_double(o.name, opts_value(&o), 0, 1e6);
         else if (is(&o, "--focal-gamma")) t->cfg.loss.focal_gamma = (float)parse_double(o.name, opts_value(&o), 0, 100);
-        else if (is(&o, "--focal-alpha")) parse_focal_alpha(opts_value(&o), t->cfg.loss.focal_alpha);
+        else if (is(&o, "--focal-alpha")) {
+            free(t->alpha_vals);
+            t->alpha_vals = parse_focal_alpha(opts_value(&o), &t->n_alpha);
+        }
         else if (is(&o, "--lr")) t->cfg.lr = (float)parse_double(o.name, opts_value(&o), 0, 1e6), t->lr_set = 1;
         else if (is(&o, "--wd")) t->cfg.wd = (float)parse_double(o.name, opts_value(&o), 0, 1e6), t->wd_set = 1;
         else if (is(&o, "--momentum")) {
@@ -446,6 +451,12 @@ static void load_run_config(train_opts *t, const char *dir) {
     rc.train = t->cfg;
     if (rc_json_read(doc.root, text, &rc, 0, &err)) die("%s: %s", path, err.msg); /* 0: the classes are the data's */
     t->cfg = rc.train;
+    /* the alphas as if given by --focal-alpha (one per class, resolved once the data is loaded) */
+    free(t->alpha_vals);
+    t->alpha_vals = rc.alpha_buf;
+    t->n_alpha = rc.train.loss.n_focal_alpha;
+    t->cfg.loss.focal_alpha = NULL;
+    t->cfg.loss.n_focal_alpha = 0;
     const json_value *init = json_get(doc.root, "init_model");
     if (init && init->type == JSON_STRING) {
         copy_str(t->init_buf, sizeof t->init_buf, cfg_string(&r, "init_model"), path, "init_model");
@@ -635,6 +646,18 @@ static void dp_share_spec(train_opts *t, char *data, size_t data_size) {
         sp.cfg = t->cfg;
     }
     mpiu_bcast(&sp, (int)sizeof sp, 0);
+    /* --focal-alpha's values (rank 0's: a resumed run read them from config.json) */
+    int32_t na = (int32_t)t->n_alpha;
+    mpiu_bcast(&na, (int)sizeof na, 0);
+    if (mpiu_rank() > 0) {
+        free(t->alpha_vals);
+        t->alpha_vals = na > 0 ? malloc(sizeof(float) * (size_t)na) : NULL;
+        if (na > 0 && !t->alpha_vals) die("out of memory");
+        t->n_alpha = na;
+    }
+    if (na > 0) mpiu_bcast(t->alpha_vals, (int)(sizeof(float) * (size_t)na), 0);
+    sp.cfg.loss.focal_alpha = NULL; /* resolved on every rank from the values (resolve_alpha) */
+    sp.cfg.loss.n_focal_alpha = 0;
     t->dataset = sp.dataset;
     t->hidden = sp.hidden;
     snprintf(data, data_size, "%s", sp.data);
@@ -753,8 +776,6 @@ static void check_classes(const mlp_dataset *train, const mlp_dataset *test, con
     if (train->classes < 2)
         die("%s: the training set holds only one class (label %d); a classifier needs at least two", where,
             train->n > 0 ? (int)train->y[0] : 0);
-    if (train->classes > MLP_MAX_CLASSES)
-        die("%s: %d classes; model files hold at most %d for now", where, train->classes, MLP_MAX_CLASSES);
     if (!test || test->classes <= train->classes) return;
     int shown = 0, first = -1;
     char list[256] = "";
@@ -774,6 +795,23 @@ static void check_classes(const mlp_dataset *train, const mlp_dataset *test, con
 
 /* An IDX folder, or what would be one: a path that is not a file and has no data file's extension (a missing
  * folder then gets the IDX loader's message, which offers `mlp fetch`). */
+/* --focal-alpha for K classes: one value for all, or exactly one per class. */
+static void resolve_alpha(train_opts *t, int K) {
+    if (!t->alpha_vals) return;
+    if (t->n_alpha != 1 && t->n_alpha != K)
+        die_usage("--focal-alpha has %d values but the data has %d classes; give one, or one per class", t->n_alpha, K);
+    if (t->n_alpha == 1) {
+        float *all = malloc(sizeof(float) * (size_t)K);
+        if (!all) die("out of memory");
+        for (int k = 0; k < K; k++) all[k] = t->alpha_vals[0];
+        free(t->alpha_vals);
+        t->alpha_vals = all;
+        t->n_alpha = K;
+    }
+    t->cfg.loss.focal_alpha = t->alpha_vals; /* lives as long as the process */
+    t->cfg.loss.n_focal_alpha = K;
+}
+
 static int is_folder(const char *path) {
     struct stat sb;
     if (stat(path, &sb) == 0) return S_ISDIR(sb.st_mode);
@@ -807,7 +845,7 @@ static void find_data(train_opts *t, char *dir, size_t size) {
 /* The training set (from dir, see find_data), the test set (an IDX folder's t10k files, or --test-data; empty
  * when a --data file has no --test-data) with its classes made the training set's, and the validation set held
  * out by --val-fraction (empty without). Every problem is a one-line error before any work. */
-static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
+static void load_sets(train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
                       mlp_feature_scaling *fs, mlp_scaling *bytes) {
     mlp_error err;
     mlp_data_opts o = mlp_data_opts_default();
@@ -830,6 +868,7 @@ static void load_sets(const train_opts *t, const char *dir, mlp_dataset *train, 
         if (train->classes >= 2 && mlp_dataset_match(test, train, &err)) die("--test-data %s: %s", t->test_data, err.msg);
     }
     check_classes(train, test->n ? test : NULL, dir);
+    resolve_alpha(t, train->classes);
     if (t->val_fraction > 0) {
         mlp_dataset whole = *train;
         if (mlp_dataset_split(&whole, t->val_fraction, t->cfg.seed, train, val, &err))

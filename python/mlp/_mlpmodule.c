@@ -143,11 +143,6 @@ static PyObject *Net_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     mlp_arch arch;
     if (parse_arch(widths, act, &arch)) return NULL;
     if (max_batch < 1) return PyErr_Format(PyExc_ValueError, "max_batch %d: must be >= 1", max_batch);
-#ifdef MLP_MAX_CLASSES
-    if (arch.width[arch.n_layers] > MLP_MAX_CLASSES) /* the losses' limit (mlp_loss_eval) */
-        return PyErr_Format(PyExc_ValueError, "%d classes: libmlp trains at most %d", arch.width[arch.n_layers],
-                            MLP_MAX_CLASSES);
-#endif
     NetObject *self = net_new_empty();
     if (!self) return NULL;
     mlp_error err;
@@ -366,7 +361,7 @@ static int dataset_view_make(dataset_view *d, PyObject *xo, PyObject *yo, int K)
 }
 
 /* evaluate(x, y, loss_cfg) -> (mean loss, accuracy) through mlp_evaluate. */
-static int parse_loss(PyObject *cfg, mlp_loss_cfg *loss, int K);
+static int parse_loss(PyObject *cfg, mlp_loss_cfg *loss, int K, float **alpha);
 
 static PyObject *Net_evaluate(NetObject *self, PyObject *args) {
     PyObject *xo, *yo, *lo;
@@ -374,9 +369,13 @@ static PyObject *Net_evaluate(NetObject *self, PyObject *args) {
     mlp_net *net = &self->net;
     const int K = net->arch.width[net->arch.n_layers];
     mlp_loss_cfg loss;
-    if (parse_loss(lo, &loss, K)) return NULL;
+    float *alpha = NULL;
+    if (parse_loss(lo, &loss, K, &alpha)) return NULL;
     dataset_view d;
-    if (dataset_view_make(&d, xo, yo, K)) return NULL;
+    if (dataset_view_make(&d, xo, yo, K)) {
+        free(alpha);
+        return NULL;
+    }
     double mean_loss = 0, acc = 0;
     mlp_error err;
     mlp_status st;
@@ -385,6 +384,7 @@ static PyObject *Net_evaluate(NetObject *self, PyObject *args) {
         st = mlp_evaluate(net, &loss, &d.ds, &mean_loss, &acc, NULL, &err);
     });
     dataset_view_release(&d);
+    free(alpha);
     if (st) return raise_mlp(st, &err);
     return Py_BuildValue("dd", mean_loss, acc);
 }
@@ -398,7 +398,8 @@ static PyObject *Net_save(NetObject *self, PyObject *args) {
     mlp_model_meta meta;
     memset(&meta, 0, sizeof meta);
     const int K = self->net.arch.width[self->net.arch.n_layers];
-    if (parse_loss(lo, &meta.loss, K)) {
+    float *alpha = NULL;
+    if (parse_loss(lo, &meta.loss, K, &alpha)) {
         Py_DECREF(path_o);
         return NULL;
     }
@@ -412,6 +413,7 @@ static PyObject *Net_save(NetObject *self, PyObject *args) {
     const char *path = PyBytes_AS_STRING(path_o);
     WITH_NET_UNLOCKED(self, st = mlp_model_save(path, &self->net, &meta, &err));
     Py_DECREF(path_o);
+    free(alpha);
     if (st) return raise_mlp(st, &err);
     Py_RETURN_NONE;
 }
@@ -419,7 +421,7 @@ static PyObject *Net_save(NetObject *self, PyObject *args) {
 static PyObject *loss_to_dict(const mlp_loss_cfg *l, int K) {
     PyObject *alpha = PyTuple_New(K);
     if (!alpha) return NULL;
-    for (int k = 0; k < K; k++) PyTuple_SET_ITEM(alpha, k, PyFloat_FromDouble(l->focal_alpha[k]));
+    for (int k = 0; k < K; k++) PyTuple_SET_ITEM(alpha, k, PyFloat_FromDouble(mlp_loss_focal_alpha(l, k)));
     return Py_BuildValue("{s:s,s:d,s:d,s:N}", "kind", mlp_loss_name(l->kind), "hinge_margin", (double)l->hinge_margin,
                          "focal_gamma", (double)l->focal_gamma, "focal_alpha", alpha);
 }
@@ -448,9 +450,9 @@ static PyObject *mod_load(PyObject *mod, PyObject *args) {
         return raise_mlp(st, &err);
     }
     self->created = 1;
-    mlp_model_meta_free(&meta); /* the data metadata (class names, feature scaling) is not passed on yet */
     const mlp_arch *a = &self->net.arch;
     PyObject *loss = loss_to_dict(&meta.loss, a->width[a->n_layers]);
+    mlp_model_meta_free(&meta); /* the data metadata (class names, feature scaling) is not passed on yet */
     if (!loss) {
         Py_DECREF(self);
         return NULL;
@@ -544,8 +546,10 @@ static int dict_int(PyObject *d, const char *key, long *out) {
     return 0;
 }
 
-/* {"kind": "ce", "hinge_margin": 5, "focal_gamma": 2, "focal_alpha": float or sequence of K floats} */
-static int parse_loss(PyObject *cfg, mlp_loss_cfg *loss, int K) {
+/* {"kind": "ce", "hinge_margin": 5, "focal_gamma": 2, "focal_alpha": float or sequence of K floats}; the alphas go
+ * into *alpha (malloc'ed, or NULL when not given: 0.1), which the caller frees once the cfg is no longer used. */
+static int parse_loss(PyObject *cfg, mlp_loss_cfg *loss, int K, float **alpha_out) {
+    *alpha_out = NULL;
     if (!PyDict_Check(cfg)) {
         PyErr_SetString(PyExc_TypeError, "loss configuration must be a dict");
         return -1;
@@ -563,34 +567,42 @@ static int parse_loss(PyObject *cfg, mlp_loss_cfg *loss, int K) {
         return -1;
     PyObject *alpha = PyDict_GetItemString(cfg, "focal_alpha");
     if (alpha && alpha != Py_None) {
-        if (K > MLP_MAX_CLASSES) {
-            PyErr_Format(PyExc_ValueError, "%d classes: at most %d", K, MLP_MAX_CLASSES);
+        float *v = malloc(sizeof(float) * (size_t)(K > 0 ? K : 1));
+        if (!v) {
+            PyErr_NoMemory();
             return -1;
         }
+        loss->focal_alpha = v;
+        loss->n_focal_alpha = K;
+        *alpha_out = v;
         if (PyNumber_Check(alpha)) {
             double a = PyFloat_AsDouble(alpha);
-            if (a == -1.0 && PyErr_Occurred()) return -1;
-            for (int k = 0; k < K; k++) loss->focal_alpha[k] = (float)a;
+            if (a == -1.0 && PyErr_Occurred()) goto fail;
+            for (int k = 0; k < K; k++) v[k] = (float)a;
         } else {
             PyObject *seq = PySequence_Fast(alpha, "focal_alpha must be a number or a sequence of one per class");
-            if (!seq) return -1;
+            if (!seq) goto fail;
             if (PySequence_Fast_GET_SIZE(seq) != K) {
-                Py_DECREF(seq);
                 PyErr_Format(PyExc_ValueError, "focal_alpha has %zd values for %d classes", PySequence_Fast_GET_SIZE(seq), K);
-                return -1;
+                Py_DECREF(seq);
+                goto fail;
             }
             for (int k = 0; k < K; k++) {
                 double a = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, k));
                 if (a == -1.0 && PyErr_Occurred()) {
                     Py_DECREF(seq);
-                    return -1;
+                    goto fail;
                 }
-                loss->focal_alpha[k] = (float)a;
+                v[k] = (float)a;
             }
             Py_DECREF(seq);
         }
     }
     return 0;
+fail:
+    free(*alpha_out);
+    *alpha_out = NULL;
+    return -1;
 }
 
 /* ------------------------------------------------------------------ Trainer */
@@ -600,6 +612,7 @@ typedef struct {
     NetObject *net;
     dataset_view data;
     mlp_trainer t;
+    float *alpha; /* the focal alphas t.cfg.loss points at (NULL: 0.1) */
     int ready;
     volatile int no_stop; /* the stop flag of a trainer driven from another thread (never raised) */
 } TrainerObject;
@@ -610,6 +623,9 @@ static PyTypeObject TrainerType;
  * shuffle, seed, epochs_done, and the optimizer (optim, nesterov, beta1, beta2, eps) and schedule (schedule,
  * epochs, warmup_epochs, step_epochs, step_gamma, min_lr) and dropout of mlp_train_cfg; absent keys keep
  * mlp_train_cfg_default's values. The library checks them all (mlp_trainer_init). */
+static PyObject *trainer_make(NetObject *net, PyObject *xo, PyObject *yo, PyObject *cfg, mlp_train_cfg *cp, int K,
+                              float *alpha);
+
 static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     static char *kwlist[] = {"net", "x", "y", "cfg", NULL};
     NetObject *net;
@@ -620,7 +636,17 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     const int K = net->net.arch.width[net->net.arch.n_layers];
     mlp_train_cfg c = mlp_train_cfg_default();
     PyObject *loss = PyDict_GetItemString(cfg, "loss");
-    if (loss && parse_loss(loss, &c.loss, K)) return NULL;
+    float *alpha = NULL; /* owned by the trainer object once it exists */
+    if (loss && parse_loss(loss, &c.loss, K, &alpha)) return NULL;
+    PyObject *res = trainer_make(net, xo, yo, cfg, &c, K, alpha);
+    if (!res) free(alpha);
+    return res;
+}
+
+/* The rest of Trainer_new, with the loss parsed (alpha: its focal alphas, which the trainer object takes). */
+static PyObject *trainer_make(NetObject *net, PyObject *xo, PyObject *yo, PyObject *cfg, mlp_train_cfg *cp, int K,
+                              float *alpha) {
+    mlp_train_cfg c = *cp;
     long batch = c.batch, shuffle = 1, epochs_done = 0;
     unsigned long long seed = 1;
     PyObject *seed_o = PyDict_GetItemString(cfg, "seed");
@@ -677,6 +703,7 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 
     TrainerObject *self = PyObject_New(TrainerObject, &TrainerType);
     if (!self) return NULL;
+    self->alpha = NULL; /* taken at the end: until then a failure leaves alpha to the caller */
     self->ready = 0;
     self->no_stop = 0;
     memset(&self->t, 0, sizeof self->t);
@@ -696,12 +723,14 @@ static PyObject *Trainer_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
         return raise_mlp(st, &err);
     }
     self->t.epochs_done = (int)epochs_done;
+    self->alpha = alpha;
     self->ready = 1;
     return (PyObject *)self;
 }
 
 static void Trainer_dealloc(TrainerObject *self) {
     if (self->ready) mlp_trainer_free(&self->t);
+    free(self->alpha);
     dataset_view_release(&self->data);
     Py_XDECREF(self->net);
     PyObject_Free(self);

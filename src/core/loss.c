@@ -80,8 +80,13 @@ mlp_loss_cfg mlp_loss_default(mlp_loss kind) {
     cfg.kind = kind;
     cfg.hinge_margin = 5.0f;
     cfg.focal_gamma = 2.0f;
-    for (int k = 0; k < MLP_MAX_CLASSES; k++) cfg.focal_alpha[k] = 0.1f;
+    cfg.focal_alpha = NULL; /* 0.1 for every class */
+    cfg.n_focal_alpha = 0;
     return cfg;
+}
+
+float mlp_loss_focal_alpha(const mlp_loss_cfg *cfg, int k) {
+    return cfg && cfg->focal_alpha && k >= 0 && k < cfg->n_focal_alpha ? cfg->focal_alpha[k] : 0.1f;
 }
 
 /* ------------------------------------------------------------------ one row, double precision
@@ -207,7 +212,7 @@ static double hinge_op(const mlp_loss_cfg *cfg, const row_in *x, int t, int K, c
     return hinge_row(cfg->hinge_margin, x, t, K, dx);
 }
 static double focal_op(const mlp_loss_cfg *cfg, const row_in *x, int t, int K, const row_out *dx) {
-    return focal_row(t < MLP_MAX_CLASSES ? cfg->focal_alpha[t] : 0.1f, cfg->focal_gamma, x, t, K, dx);
+    return focal_row(mlp_loss_focal_alpha(cfg, t), cfg->focal_gamma, x, t, K, dx);
 }
 
 /* Indexed by mlp_loss; a new loss: the enum value (mlp.h), its row function above, and a row here. */

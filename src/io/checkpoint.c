@@ -310,9 +310,10 @@ static mlp_status check_same_run(const ck_file *c, const mlp_trainer *t, mlp_err
     /* the configuration: fields a checkpoint from before them lacks read as the defaults */
     rc_config file = rc_default(), run = rc_default();
     run.train = t->cfg;
-    if ((st = rc_meta_read(st_meta_lookup, &c->f, &file, K, RC_CKPT, 1, err)) ||
-        (st = rc_compare(&file, &run, K, RC_CKPT, "the checkpoint", err)))
-        return st;
+    st = rc_meta_read(st_meta_lookup, &c->f, &file, K, RC_CKPT, 1, err);
+    if (!st) st = rc_compare(&file, &run, K, RC_CKPT, "the checkpoint", err);
+    rc_free(&file); /* its focal alphas, once compared */
+    if (st) return st;
     snprintf(buf, sizeof buf, "%d", t->train->n);
     if ((st = same_str(c, "train_n", buf, err))) return st;
     snprintf(buf, sizeof buf, "%d", t->train->dim);
@@ -372,7 +373,8 @@ static mlp_status read_state(const ck_file *c, const mlp_trainer *t, int max_his
                             e + 1);
         for (int k = 1; k < CKPT_METRICS; k++) {
             double val = st_f64_at(h->data, (size_t)e * CKPT_METRICS + (size_t)k);
-            if ((k == 3 || k == 4) && isnan(val)) continue; /* test_loss, test_acc: NaN when the run has no test set */
+            if ((k == 3 || k == 4) && isnan(val) && !(t->test && t->test->n > 0))
+                continue; /* test_loss, test_acc: NaN in a run without a test set */
             if (!isfinite(val))
                 return mlp_fail(err, MLP_ERR_FORMAT, "tensor metrics holds %s at index %lld (row %lld, column %d)",
                                 isnan(val) ? "a NaN" : "an infinite value", e * CKPT_METRICS + k, e, k);

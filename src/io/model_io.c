@@ -36,9 +36,6 @@ static mlp_status check_save_args(const mlp_net *net, const mlp_model_meta *meta
     const mlp_arch *arch = &net->arch;
     if (!net->params || arch->n_layers < 1 || arch->n_layers > MLP_MAX_LAYERS)
         return mlp_fail(err, MLP_ERR_ARG, "model save: the network is not created");
-    if (arch->width[arch->n_layers] > MLP_MAX_CLASSES)
-        return mlp_fail(err, MLP_ERR_ARG, "model save: %d classes, at most %d", arch->width[arch->n_layers],
-                        MLP_MAX_CLASSES);
     if (!meta) return MLP_OK;
     if (meta->arch.n_layers != 0 && !arch_equal(&meta->arch, arch)) {
         char want[160], got[160];
@@ -102,6 +99,12 @@ void mlp_model_meta_free(mlp_model_meta *meta) {
     free(meta->class_names);
     meta->feature_offset = meta->feature_scale = NULL;
     meta->class_names = NULL;
+    if (meta->focal_alpha_buf && meta->loss.focal_alpha == meta->focal_alpha_buf) {
+        meta->loss.focal_alpha = NULL;
+        meta->loss.n_focal_alpha = 0;
+    }
+    free(meta->focal_alpha_buf);
+    meta->focal_alpha_buf = NULL;
 }
 
 void mlp_model_scale_inputs(const mlp_model_meta *meta, float *x, int n) {
@@ -301,9 +304,6 @@ static mlp_status infer_widths(const model_header *h, int width[MLP_MAX_LAYERS +
             return mlp_fail(err, MLP_ERR_FORMAT, "tensor fc%d.bias has shape %s, expected [%d]", l, s, width[l]);
         }
     }
-    if (width[h->n_layers] > MLP_MAX_CLASSES)
-        return mlp_fail(err, MLP_ERR_FORMAT, "the model has %d outputs, at most %d classes are supported",
-                        width[h->n_layers], MLP_MAX_CLASSES);
     return MLP_OK;
 }
 
@@ -397,8 +397,19 @@ static mlp_status read_meta(const st_file *f, int K, mlp_model_meta *m, mlp_erro
     mlp_status st;
     if ((st = rc_meta_read(st_meta_lookup, f, &c, K, RC_MODEL, 0, err)) ||
         (st = meta_text(f, "dataset", m->dataset, sizeof m->dataset, err)) ||
-        (st = meta_text(f, "mlp_version", m->version, sizeof m->version, err)))
+        (st = meta_text(f, "mlp_version", m->version, sizeof m->version, err))) {
+        rc_free(&c);
         return st;
+    }
+    /* the alphas: kept (the meta owns them) unless they are all the default 0.1, then nothing is held */
+    int all_default = 1;
+    for (int k = 0; k < K; k++) all_default = all_default && mlp_loss_focal_alpha(&c.train.loss, k) == 0.1f;
+    if (all_default) {
+        rc_free(&c);
+        c.train.loss.focal_alpha = NULL;
+        c.train.loss.n_focal_alpha = 0;
+    }
+    m->focal_alpha_buf = c.alpha_buf;
     m->loss = c.train.loss;
     m->scaling = c.scaling;
     return MLP_OK;

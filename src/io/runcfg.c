@@ -19,7 +19,8 @@ typedef enum rc_type {
     RC_OPTIM,      /* mlp_optim */
     RC_SCHEDULE,   /* mlp_schedule */
     RC_MONITOR,    /* mlp_monitor */
-    RC_ALPHA,      /* float[K], one per class: "a,b,c" in metadata, [a, b, c] in config.json */
+    RC_ALPHA,      /* the loss's focal alpha, K values (mlp_loss_focal_alpha; read into rc_config.alpha_buf): "a,b,c"
+                      in metadata, [a, b, c] in config.json */
 } rc_type;
 
 enum { RC_LATE = 1,      /* files written before the field existed lack it: it keeps the caller's (default) value */
@@ -75,6 +76,30 @@ static const rc_field fields[] = {
 #undef T
 #undef MC
 #undef JT
+
+void rc_free(rc_config *c) {
+    free(c->alpha_buf);
+    c->alpha_buf = NULL;
+}
+
+/* The loss configuration that holds an RC_ALPHA field at p (the address of its focal_alpha member). */
+static const mlp_loss_cfg *alpha_loss(const void *p) {
+    return (const mlp_loss_cfg *)(const void *)((const char *)p - offsetof(mlp_loss_cfg, focal_alpha));
+}
+
+/* K new alpha values for c's loss: a fresh alpha_buf that train.loss.focal_alpha points at. */
+static float *alpha_new(rc_config *c, int K, mlp_error *err) {
+    float *a = malloc((size_t)(K > 0 ? K : 1) * sizeof *a);
+    if (!a) {
+        mlp_fail(err, MLP_ERR_NOMEM, "cannot allocate %d focal alpha values", K);
+        return NULL;
+    }
+    free(c->alpha_buf);
+    c->alpha_buf = a;
+    c->train.loss.focal_alpha = a;
+    c->train.loss.n_focal_alpha = K;
+    return a;
+}
 
 rc_config rc_default(void) {
     rc_config c;
@@ -161,7 +186,7 @@ static void meta_text(const rc_field *f, const void *p, int K, char *buf, size_t
     case RC_ALPHA:
         buf[0] = '\0';
         for (int k = 0; k < K && used < size; k++) {
-            int n = snprintf(buf + used, size - used, k ? ",%.9g" : "%.9g", (double)((const float *)p)[k]);
+            int n = snprintf(buf + used, size - used, k ? ",%.9g" : "%.9g", (double)mlp_loss_focal_alpha(alpha_loss(p), k));
             if (n < 0) break;
             used += (size_t)n;
         }
@@ -174,6 +199,13 @@ void rc_meta_write(const rc_config *c, int K, unsigned file, rc_put_fn put, void
     char buf[1024];
     for (size_t i = 0; i < N_FIELDS; i++) {
         if (!(fields[i].files & file)) continue;
+        if (fields[i].type == RC_ALPHA) { /* K values: as long as the class count needs */
+            sbuf b = SBUF_INIT;
+            for (int k = 0; k < K; k++) sbuf_printf(&b, k ? ",%.9g" : "%.9g", (double)mlp_loss_focal_alpha(&c->train.loss, k));
+            put(user, fields[i].key, sbuf_str(&b));
+            sbuf_free(&b);
+            continue;
+        }
         meta_text(&fields[i], cat(c, &fields[i]), K, buf, sizeof buf);
         put(user, fields[i].key, buf);
     }
@@ -242,7 +274,10 @@ static mlp_status meta_field(const rc_field *f, const char *s, rc_config *c, int
         *(uint64_t *)p = (uint64_t)u;
         return MLP_OK;
     }
-    case RC_ALPHA: return parse_alpha(s, K, p, err);
+    case RC_ALPHA: {
+        float *a = alpha_new(c, K, err);
+        return a ? parse_alpha(s, K, a, err) : MLP_ERR_NOMEM;
+    }
     case RC_LOSS: {
         mlp_loss kind;
         if (enum_parse(f, s, &kind) != 0) break;
@@ -279,7 +314,8 @@ const char *rc_first_nonfinite(const rc_config *c, int K, unsigned file) {
         const rc_field *f = &fields[i];
         const int n = f->type == RC_F32 ? 1 : f->type == RC_ALPHA ? K : 0;
         for (int k = 0; k < n && (f->files & file); k++)
-            if (!isfinite(((const float *)cat(c, f))[k])) return f->key;
+            if (!isfinite(f->type == RC_ALPHA ? mlp_loss_focal_alpha(&c->train.loss, k) : *(const float *)cat(c, f)))
+                return f->key;
     }
     return NULL;
 }
@@ -290,10 +326,12 @@ mlp_status rc_compare(const rc_config *a, const rc_config *b, int K, unsigned fi
         if (!(f->files & file) || (f->flags & RC_NOCOMPARE)) continue;
         const void *pa = cat(a, f), *pb = cat(b, f);
         if (f->type == RC_ALPHA) {
-            for (int k = 0; k < K; k++)
-                if (memcmp((const float *)pa + k, (const float *)pb + k, sizeof(float)) != 0)
+            for (int k = 0; k < K; k++) {
+                const float va = mlp_loss_focal_alpha(&a->train.loss, k), vb = mlp_loss_focal_alpha(&b->train.loss, k);
+                if (memcmp(&va, &vb, sizeof(float)) != 0)
                     return mlp_fail(err, MLP_ERR_ARG, "%s was written with %s[%d] %.9g but this run has %.9g", who,
-                                    f->key, k, (double)((const float *)pa)[k], (double)((const float *)pb)[k]);
+                                    f->key, k, (double)va, (double)vb);
+            }
             continue;
         }
         /* floats bit for bit; the others through their text, which is unique to the value */
@@ -319,7 +357,7 @@ static void json_value_text(sbuf *b, const rc_field *f, const void *p, int K) {
         sbuf_putc(b, '[');
         for (int k = 0; k < K; k++) {
             if (k) sbuf_puts(b, ", ");
-            json_sbuf_float(b, ((const float *)p)[k]);
+            json_sbuf_float(b, mlp_loss_focal_alpha(alpha_loss(p), k));
         }
         sbuf_putc(b, ']');
         break;
@@ -378,10 +416,12 @@ static mlp_status json_field(const rc_field *f, const json_value *v, const char 
         const size_t n = v && v->type == JSON_ARRAY ? json_count(v) : 0;
         if (K > 0 && n != (size_t)K)
             return mlp_fail(err, MLP_ERR_FORMAT, "\"%s\" must hold %d numbers", f->key, K);
-        if (K <= 0 && (n < 2 || n > MLP_MAX_CLASSES))
+        if (K <= 0 && (n < 2 || n > (1u << 20)))
             return mlp_fail(err, MLP_ERR_FORMAT, "\"%s\" must hold one number per class", f->key);
+        float *a = alpha_new(c, (int)n, err);
+        if (!a) return MLP_ERR_NOMEM;
         for (int k = 0; k < (int)n; k++) {
-            mlp_status st = json_f32(f, json_at(v, (size_t)k), text, (float *)p + k, err);
+            mlp_status st = json_f32(f, json_at(v, (size_t)k), text, a + k, err);
             if (st) return st;
         }
         return MLP_OK;

@@ -27,7 +27,11 @@
 typedef struct rc_config {
     mlp_train_cfg train;   /* the loss and its parameters are train.loss */
     mlp_scaling scaling;
+    float *alpha_buf;      /* read focal_alpha values (train.loss.focal_alpha points here): release with rc_free */
 } rc_config;
+
+/* Frees what reading allocated (alpha_buf; train.loss.focal_alpha then dangles: reset it or stop using c). */
+void rc_free(rc_config *c);
 
 /* Which files hold a field */
 enum {

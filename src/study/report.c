@@ -1226,12 +1226,11 @@ static int find_mistakes(report *R, mlp_net *net, const mlp_model_meta *meta, co
     return n;
 }
 
-/* The best run's pictures: its confusion matrix, its most confident mistakes and its first layer's weights. */
-static void best_run_figures(report *R, ds_out *o, const mlp_run *r, mlp_net *net, const mlp_model_meta *meta,
-                             const mlp_dataset *test, const int *conf, const char *fprefix) {
+/* The best run's pictures: its confusion matrix, its most confident mistakes and its first layer's weights;
+ * cnames: the K class names. */
+static void best_run_figures_named(report *R, ds_out *o, const mlp_run *r, mlp_net *net, const mlp_model_meta *meta,
+                                   const mlp_dataset *test, const int *conf, const char *fprefix, const char **cnames) {
     const int K = net->arch.width[net->arch.n_layers];
-    const char *cnames[MLP_MAX_CLASSES > 10 ? MLP_MAX_CLASSES : 10];
-    for (int k = 0; k < K; k++) cnames[k] = mlp_class_name(r->dataset, k);
     sbuf *b = &o->body;
     char title[400], fname[300];
     mlp_error e;
@@ -1300,6 +1299,16 @@ static void best_run_figures(report *R, ds_out *o, const mlp_run *r, mlp_net *ne
                         "|weight| (`mlp plot --weights` draws this for any model).\n\n![%s](figures/%s.svg)\n",
                         side, side, title, fname);
     }
+}
+
+static void best_run_figures(report *R, ds_out *o, const mlp_run *r, mlp_net *net, const mlp_model_meta *meta,
+                             const mlp_dataset *test, const int *conf, const char *fprefix) {
+    const int K = net->arch.width[net->arch.n_layers];
+    const char **cnames = malloc(sizeof *cnames * (size_t)K); /* any class count */
+    if (!cnames) return (void)rep_fail(R, MLP_ERR_NOMEM, "report: out of memory");
+    for (int k = 0; k < K; k++) cnames[k] = mlp_class_name(r->dataset, k);
+    best_run_figures_named(R, o, r, net, meta, test, conf, fprefix, cnames);
+    free(cnames);
 }
 
 /* Per-class test accuracy of the best configuration's first run, from its model file and test set. */
