@@ -3,6 +3,8 @@
  * must be usable: its architecture is consistent and a forward pass runs. */
 #include "fuzz_common.h"
 
+#include <math.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mlp_net net;
     mlp_model_meta meta;

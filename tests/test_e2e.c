@@ -136,7 +136,7 @@ TEST(cli_usage_errors_exit_2) {
         {"train --hidden 128,0", "out of range"},
         {"train --hidden 12a", "12a"},
         {"train --grad-reduction avg", "sum, mean"},
-        {"train --focal-alpha 0.1,0.2", "one per class"},
+        {"train --focal-alpha 0.1,x", "one per class"}, /* the count against the classes: test_data.c, data_many_classes */
         {"train --frobnicate", "unknown option '--frobnicate'"},
         {"train --lr", "needs a value"},
         {"frobnicate", "unknown command"},

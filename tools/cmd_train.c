@@ -764,6 +764,7 @@ static int train_other_rank(train_opts *t) {
     mlp_dataset_free(&test);
     mlp_dataset_free(&val);
     mlp_feature_scaling_free(&fs);
+    free(t->alpha_vals);
     mpiu_finalize();
     return 0;
 }
@@ -1125,6 +1126,9 @@ int cmd_train(int argc, char **argv) {
     mlp_net_free(&net);
     mlp_dataset_free(&train);
     mlp_dataset_free(&test);
+    mlp_dataset_free(&val);
+    mlp_feature_scaling_free(&fs);
+    free(t.alpha_vals);
     mpiu_finalize();
     return 0;
 }
