@@ -1122,20 +1122,29 @@ static void section_noise(report *R, dataset_ctx *D, ds_out *o) {
         sbuf_printf(b, "\n| %s | %s | test acc | test acc, other | difference | Welch's t | seed noise |\n"
                        "|---|---|---:|---:|---:|---:|---|\n",
                     kind ? "architecture, activation" : "architecture, loss", kind ? "losses" : "activations");
-        for (int k = 0; k < D->ng; k++)
-            for (int j = k + 1; j < D->ng; j++) {
-                const group *A = &R->groups[D->g[k]], *B = &R->groups[D->g[j]];
-                if (strcmp(A->rep->arch, B->rep->arch) || strcmp(A->vary, B->vary)) continue;
-                const int same_act = !strcmp(A->rep->act, B->rep->act), same_loss = !strcmp(A->rep->loss, B->rep->loss);
-                char ctx[300];
-                if (kind == 0 && same_loss && !same_act) {
-                    mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->loss, A->vary[0] ? ", " : "", A->vary);
-                    noise_row(b, A, B, ctx, A->rep->act, B->rep->act, &rows[0], &real[0]);
-                } else if (kind == 1 && same_act && !same_loss) {
-                    mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->act, A->vary[0] ? ", " : "", A->vary);
-                    noise_row(b, A, B, ctx, A->rep->loss, B->rep->loss, &rows[1], &real[1]);
-                }
-            }
+        /* rows grouped by architecture, then by the loss (activations compared) or the activation (losses) */
+        const names *outer = kind ? &D->acts : &D->losses;
+        for (int a = 0; a < D->archs.n; a++)
+            for (int u = 0; u < outer->n; u++)
+                for (int k = 0; k < D->ng; k++)
+                    for (int j = k + 1; j < D->ng; j++) {
+                        const group *A = &R->groups[D->g[k]], *B = &R->groups[D->g[j]];
+                        if (strcmp(A->rep->arch, D->archs.v[a]) || strcmp(kind ? A->rep->act : A->rep->loss, outer->v[u]) ||
+                            strcmp(A->rep->arch, B->rep->arch) || strcmp(A->vary, B->vary))
+                            continue;
+                        const int same_act = !strcmp(A->rep->act, B->rep->act),
+                                  same_loss = !strcmp(A->rep->loss, B->rep->loss);
+                        char ctx[300];
+                        if (kind == 0 && same_loss && !same_act) {
+                            mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->loss, A->vary[0] ? ", " : "",
+                                     A->vary);
+                            noise_row(b, A, B, ctx, A->rep->act, B->rep->act, &rows[0], &real[0]);
+                        } else if (kind == 1 && same_act && !same_loss) {
+                            mlp_strf(ctx, sizeof ctx, "%s, %s%s%s", A->rep->arch, A->rep->act, A->vary[0] ? ", " : "",
+                                     A->vary);
+                            noise_row(b, A, B, ctx, A->rep->loss, B->rep->loss, &rows[1], &real[1]);
+                        }
+                    }
     }
     if (rows[0])
         sbuf_printf(&o->summary,
