@@ -2,8 +2,8 @@
  *
  * Row X(ENUM, name) is the activation MLP_ACT_<ENUM> of mlp.h, called "name" on the command line. Its code is
  * found by name, one function per path:
- *   portable path and mlp_act_* (src/core/act.c):   float name_f(float u), float name_grad_f(float u)
- *   double references, the tests' oracle (act.c):   double name_ref(double u), double name_ref_grad(double u)
+ *   portable path (src/kernels/act_portable.c):    float name_f(float u), float name_grad_f(float u)
+ *   double references, the tests' oracle (src/core/act.c): double name_ref(double u), double name_ref_grad(double u)
  *   AVX2 and AVX-512 (src/kernels/vmath.h, once):   void vm_name(vm_f u, vm_f *f, vm_f *d)   (f and f' together)
  * Everything else (names, parsing, the scalar array loops, the derivative loop, the vector row loops, the
  * epilogues' dispatch) is generated from this list. Adding an activation: the enum value, a row here, and the
@@ -19,6 +19,13 @@
  */
 #ifndef MLP_ACT_TABLE_H
 #define MLP_ACT_TABLE_H
+
+/* GELU's constants and exponent 2z = 2c(u + 0.044715 u^3), shared by the float kernels and the double
+ * references: in double, finite for any float u (|u|^3 < 4e115), so no clamp is needed there. */
+#define MLP_GELU_C 0.7978845608028654 /* sqrt(2/pi) */
+#define MLP_GELU_A 0.044715           /* z = c(u + 0.044715 u^3) */
+#define MLP_GELU_A3 0.134145          /* 3 * 0.044715: dz/du = c(1 + 0.134145 u^2) */
+static inline double mlp_gelu_2z(double u) { return 2.0 * MLP_GELU_C * (u + MLP_GELU_A * u * u * u); }
 
 #define MLP_ACT_ROWS(X) \
     X(RELU, relu)       \

@@ -84,7 +84,7 @@ static void portable_rows(int rows, int N, int K, const float *a, ptrdiff_t a_rs
     }
 }
 
-/* The portable path's row operations: act.c's scalar kernels and a plain SGD loop. */
+/* The portable path's row operations: act_portable.c's scalar kernels and a plain SGD loop. */
 static void portable_act(mlp_act a, const float *u, float *f, float *d, size_t n) {
     if (d) mlp_act_deriv(a, d, u, n); /* before f: f may overwrite u */
     mlp_act_forward(a, f, u, n);

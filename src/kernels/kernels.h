@@ -28,7 +28,7 @@
  *        v = mom * v + (g + wd * w);  w = w - lr * v  (mlp_sgd_step's rule, same rounding)
  *        The SIMD paths apply it to the tile in registers and never store C (its content is then
  *        unspecified); the portable path stores C first.
- * Each path's activation is its own implementation (portable: act.c's scalar libm kernels; AVX2 and
+ * Each path's activation is its own implementation (portable: act_portable.c's scalar libm kernels; AVX2 and
  * AVX-512: the vectorized ones of vmath.h, bitwise identical to each other); all are tested against the
  * double references. */
 typedef enum mlp_epi_kind { MLP_EPI_NONE, MLP_EPI_ACT, MLP_EPI_MUL, MLP_EPI_SGD } mlp_epi_kind;
@@ -139,7 +139,7 @@ void mlp_gemm_tn(mlp_kernels k, int threads, int M, int N, int K, const float *A
 /* dst[c][r] = src[r][c] for a rows x cols src (blocked). */
 void mlp_transpose(float *dst, const float *src, int rows, int cols);
 
-/* act'(u[i]) into d[i] with act.c's scalar kernels (the portable path's derivative). */
+/* act'(u[i]) into d[i] with act_portable.c's scalar kernels (the portable path's derivative). */
 void mlp_act_deriv(mlp_act a, float *d, const float *u, size_t n);
 
 /* The floating-point mode of the computing threads (fpmode.c): subnormals flushed to zero (x86 MXCSR FTZ+DAZ,

@@ -16,11 +16,11 @@
  *                                  results below 2^-126 are rounded once, like libm's)
  *   expm1(x) = 2^n q + (2^n - 1)  (2^n - 1 is exact for n >= -24; no cancellation near x = 0)
  * Arguments at or below EXP_FLOOR (-103.9, where exp(x) < 2^-149, the smallest float) give exactly 0 (and
- * expm1 exactly -1), as the scalar kernels in act.c do. Measured against double-precision libm over
+ * expm1 exactly -1), as the scalar kernels in act_portable.c do. Measured against double-precision libm over
  * [-103.9, 0] (tests/test_fused.c holds them to it): exp within 2 ulp (max relative error 2.4e-7 where the
  * result is a normal float), expm1 within 3e-7 relative.
  *
- * The activations mirror the scalar kernels of act.c formula for formula (same stable forms, GELU's 2z
+ * The activations mirror the scalar kernels of act_portable.c formula for formula (same stable forms, GELU's 2z
  * formed in double and its rounding carried into the exponential); each returns f(u) and f'(u) together,
  * sharing one exponential. Their accuracy against the double references is tested at 1e-6 relative (plus
  * the absolute floors act.c's own tests use where swish' and gelu' cross zero). */
@@ -158,7 +158,7 @@ VMATH_FN vm_f vm_exp(vm_f x) {
 }
 
 /* exp(a) in float for double a <= 0 (two halves), carrying the rounding of a to float into the result
- * (act.c's exp_nonpos_dtof): exp(hi + lo) = exp(hi)(1 + lo). */
+ * (act_portable.c's exp_nonpos_dtof): exp(hi + lo) = exp(hi)(1 + lo). */
 VMATH_FN vm_d vm_dmax(vm_d a, vm_d b) { return (vm_d)(((vm_l)a & (vm_l)(a > b)) | ((vm_l)b & ~(vm_l)(a > b))); }
 VMATH_FN vm_f vm_exp_dtof(vm_d a0, vm_d a1) {
     const vm_d floor_d = vm_dsplat(VM_EXP_FLOOR);
