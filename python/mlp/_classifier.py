@@ -372,6 +372,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self._net.widths == (X.shape[1],) + self._hidden() + (len(classes),) and \
             np.array_equal(getattr(self, "classes_", None), classes)
         self.classes_ = classes
+        self.__dict__.pop("feature_scaling_", None)  # fitted on X as given
         if len(classes) < 2:
             raise ValueError("MLPClassifier needs samples of at least 2 classes in the data, but the data contains "
                              "only one class: %r" % (classes[0],))
@@ -393,6 +394,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError("MLPClassifier needs at least 2 classes, got %r" % (list(classes),))
             self.classes_ = classes
+            self.__dict__.pop("feature_scaling_", None)  # fitted on X as given
             self._reset_state()
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError("`classes=%r` is not the same as on the last call to partial_fit, was: %r"
@@ -501,6 +503,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             raise NotFittedError("This %s instance is not fitted yet. Call 'fit' with appropriate arguments before "
                                  "using this estimator." % type(self).__name__)
         X = check_X(self, X, reset=False)
+        scaling = self.__dict__.get("feature_scaling_")  # a loaded model's (mlp.load): raw features in
+        if scaling is not None:
+            X = np.ascontiguousarray((X - scaling[0]) * scaling[1], dtype=np.float32)
         out = np.empty((X.shape[0], self._net.widths[-1]), dtype=np.float32)
         threads = self._threads()
         if self._net.threads != threads:  # the library splits only large enough predictions
@@ -577,9 +582,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 def load(path, **params):
     """An MLPClassifier holding the model in `path` (a safetensors file of `mlp train` or of save()).
 
-    The classes are 0..K-1 (class k is output k); the loss and its constants come from the file, other
-    parameters from `params`. The input scaling recorded in the file (input_offset, input_scale) is applied
-    by the CLI to pixels; here X is given to the network as it is, so scale it the same way first
+    The classes are the file's class names (a model trained on a CSV or NPY file: integers when they all are,
+    else strings), else 0..K-1 (class k is output k); the loss and its constants come from the file, other
+    parameters from `params`. A model trained with a per-feature scaling (`mlp train --scale`, the default
+    z-scores for non-image data) applies it to X itself (feature_scaling_: offsets and scales), so X is the raw
+    features. The pixel scaling recorded in the file (input_offset, input_scale) is applied by the CLI to
+    pictures; here X is given to the network as it is, so scale it the same way first
     (x = (pixel - input_offset) * input_scale): see the model_scaling_ attribute."""
     net, meta = _mlp.load(os.fspath(path), PREDICT_ROWS)
     loss = meta["loss"]
@@ -592,6 +600,15 @@ def load(path, **params):
     net.set_threads(clf._threads())
     clf._net = net
     clf.classes_ = np.arange(widths[-1])
+    names = meta.get("class_names")
+    if names is not None:
+        try:
+            clf.classes_ = np.array([int(n) for n in names])
+        except ValueError:
+            clf.classes_ = np.array(names)
+    if meta.get("feature_offset") is not None:
+        clf.feature_scaling_ = (np.asarray(meta["feature_offset"], dtype=np.float32),
+                                np.asarray(meta["feature_scale"], dtype=np.float32))
     clf.n_features_in_ = widths[0]
     clf.model_scaling_ = (meta["input_offset"], meta["input_scale"])
     clf.n_iter_ = 0

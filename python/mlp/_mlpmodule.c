@@ -451,14 +451,35 @@ static PyObject *mod_load(PyObject *mod, PyObject *args) {
     }
     self->created = 1;
     const mlp_arch *a = &self->net.arch;
-    PyObject *loss = loss_to_dict(&meta.loss, a->width[a->n_layers]);
-    mlp_model_meta_free(&meta); /* the data metadata (class names, feature scaling) is not passed on yet */
-    if (!loss) {
+    const int K = a->width[a->n_layers], D = a->width[0];
+    PyObject *loss = loss_to_dict(&meta.loss, K);
+    /* what the model knows of its data: class names, per-feature scaling (None when absent) */
+    PyObject *names = meta.class_names ? PyList_New(K) : (Py_INCREF(Py_None), Py_None);
+    PyObject *off = meta.feature_offset ? PyTuple_New(D) : (Py_INCREF(Py_None), Py_None);
+    PyObject *sc = meta.feature_scale ? PyTuple_New(D) : (Py_INCREF(Py_None), Py_None);
+    int ok = loss && names && off && sc;
+    for (int k = 0; ok && meta.class_names && k < K; k++) {
+        PyObject *s = PyUnicode_FromString(meta.class_names[k]);
+        ok = s != NULL;
+        if (ok) PyList_SET_ITEM(names, k, s);
+    }
+    for (int j = 0; ok && meta.feature_offset && j < D; j++) {
+        PyTuple_SET_ITEM(off, j, PyFloat_FromDouble(meta.feature_offset[j]));
+        PyTuple_SET_ITEM(sc, j, PyFloat_FromDouble(meta.feature_scale[j]));
+    }
+    const mlp_model_meta kept = meta; /* the scalars, for the dict below */
+    mlp_model_meta_free(&meta);
+    if (!ok) {
+        Py_XDECREF(loss);
+        Py_XDECREF(names);
+        Py_XDECREF(off);
+        Py_XDECREF(sc);
         Py_DECREF(self);
         return NULL;
     }
-    return Py_BuildValue("N{s:N,s:d,s:d,s:s,s:s}", self, "loss", loss, "input_offset", (double)meta.scaling.offset,
-                         "input_scale", (double)meta.scaling.scale, "dataset", meta.dataset, "version", meta.version);
+    return Py_BuildValue("N{s:N,s:d,s:d,s:s,s:s,s:N,s:N,s:N}", self, "loss", loss, "input_offset",
+                         (double)kept.scaling.offset, "input_scale", (double)kept.scaling.scale, "dataset", kept.dataset,
+                         "version", kept.version, "class_names", names, "feature_offset", off, "feature_scale", sc);
 }
 
 static PyObject *Net_get_widths(NetObject *self, void *closure) {

@@ -109,6 +109,29 @@ class CrossChecks(unittest.TestCase):
         np.testing.assert_array_equal(cli.classes_, np.arange(10))
         self.assertEqual(cli.model_scaling_, (128.0, np.float32(1 / 255.0)))
 
+    def test_csv_model_loaded_in_python_predicts_from_raw_features(self):
+        # a CSV with string labels trained by the CLI (z-scored features kept in the model): mlp.load gives the
+        # class names as classes_ and predicts from the raw features what `mlp predict` prints
+        rng = np.random.RandomState(3)
+        names = np.array(["ant", "bee", "cow"])
+        y = np.arange(90) % 3
+        X = np.c_[y * 4.0 + rng.normal(size=90), 100 - 30.0 * y + rng.normal(size=90) * 5, rng.normal(size=90)]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "t.csv")
+            with open(path, "w") as f:
+                f.write("a,b,c,kind\n")
+                for row, k in zip(X, y):
+                    f.write("%.6f,%.6f,%.6f,%s\n" % (row[0], row[1], row[2], names[k]))
+            run("train", "--data", path, "--hidden", 8, "--loss", "ce", "--optimizer", "adam", "--lr", 0.02,
+                "--epochs", 30, "--batch", 10, "--out", os.path.join(tmp, "r"), "--quiet")
+            lines = run("predict", os.path.join(tmp, "r", "model.safetensors"), path, "--json").splitlines()
+            cli = [json.loads(line)["name"] for line in lines]
+            clf = mlp.load(os.path.join(tmp, "r", "model.safetensors"))
+            self.assertEqual(list(clf.classes_), ["ant", "bee", "cow"])
+            raw = np.loadtxt(path, delimiter=",", skiprows=1, usecols=(0, 1, 2), dtype=np.float32)
+            self.assertEqual(list(clf.predict(raw)), cli)
+            self.assertGreater(np.mean(clf.predict(raw) == names[y]), 0.95)
+
     def test_python_model_through_mlp_eval_and_predict(self):
         clf = mlp.MLPClassifier(hidden_layer_sizes=(48, 24), activation="relu", loss="hinge", solver="sgd",
                                 learning_rate_init=0.01, batch_size=64, max_iter=1, random_state=11)
