@@ -238,8 +238,8 @@ mlp_status mlp_confusion_svg(sbuf *o, const int *conf, int K, const char *const 
     mlp_strf(cap[0], sizeof cap[0], "%ld test images, %ld correct (%.2f%%). Rows: true class; columns: predicted.",
              total, right, total ? 100.0 * right / total : 0.0);
     mlp_strf(cap[1], sizeof cap[1],
-             "Diagonal: blue, darker with the class's accuracy. Errors: vermillion, darker with sqrt(count / %d).",
-             max_off);
+             "Diagonal (blue): correct. Errors: vermillion, darker with sqrt(count / %d), %d the largest.",
+             max_off, max_off);
     const double W = fmax(fmax(left + grid + 130, title_w(title)), 20 + CAPTION_CHAR_W * (double)strlen(cap[1]));
     mlp_svg_begin(o, W, H, title);
     if (title && *title)
@@ -259,13 +259,13 @@ mlp_status mlp_confusion_svg(sbuf *o, const int *conf, int K, const char *const 
         for (int j = 0; j < K; j++) row += conf[i * K + j];
         for (int j = 0; j < K; j++) {
             const int n = conf[i * K + j];
-            /* the diagonal in blue, darker with the class's recall; errors from white to vermillion with the
-             * square root of their count over the largest error count (small counts stay visible) */
+            /* the diagonal in one blue (class accuracies of a good model all lie within a few points: a shade
+             * per accuracy would look the same; the accuracy is written at the right); errors from white to
+             * vermillion with the square root of their count over the largest error count (single errors
+             * stay visible) */
             uint8_t c[3];
             if (i == j) {
-                double a = row ? (double)n / row : 0;
-                c[0] = (uint8_t)lround(255 - a * (255 - 0x56)), c[1] = (uint8_t)lround(255 - a * (255 - 0xB4)),
-                c[2] = (uint8_t)lround(255 - a * (255 - 0xE9));
+                c[0] = 0x56, c[1] = 0xB4, c[2] = 0xE9;
             } else {
                 double a = max_off ? sqrt((double)n / max_off) : 0;
                 c[0] = (uint8_t)lround(255 - a * (255 - 0xD5)), c[1] = (uint8_t)lround(255 - a * (255 - 0x5E)),
