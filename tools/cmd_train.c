@@ -58,6 +58,7 @@ typedef struct train_opts {
     char dataset_buf[32], hidden_buf[512], data_buf[4096], init_buf[4096], test_buf[4096], label_buf[256];
 } train_opts;
 
+static int is_folder(const char *path);
 static void load_sets(train_opts *t, const char *dir, mlp_dataset *train, mlp_dataset *test, mlp_dataset *val,
                       mlp_feature_scaling *fs, mlp_scaling *bytes);
 
@@ -631,6 +632,10 @@ typedef struct dp_spec { /* rank 0's settings, to the other ranks */
     char dataset[32], hidden[512], data[4096];
     int32_t act, kernels;
     mlp_train_cfg cfg;
+    /* the data options (a resumed run: config.json's, which only rank 0 reads) */
+    char test_data[4096], label[256];
+    double val_fraction;
+    int32_t data_file, has_test, has_label, scale, scale_set;
 } dp_spec;
 
 static void dp_share_spec(train_opts *t, char *data, size_t data_size) {
@@ -644,6 +649,16 @@ static void dp_share_spec(train_opts *t, char *data, size_t data_size) {
         sp.act = (int32_t)t->act;
         sp.kernels = (int32_t)t->kernels;
         sp.cfg = t->cfg;
+        if ((t->test_data && strlen(t->test_data) >= sizeof sp.test_data) || (t->label && strlen(t->label) >= sizeof sp.label))
+            die("a setting is too long");
+        sp.data_file = t->data && !is_folder(data);
+        sp.has_test = t->test_data != NULL;
+        sp.has_label = t->label != NULL;
+        snprintf(sp.test_data, sizeof sp.test_data, "%s", t->test_data ? t->test_data : "");
+        snprintf(sp.label, sizeof sp.label, "%s", t->label ? t->label : "");
+        sp.val_fraction = t->val_fraction;
+        sp.scale = (int32_t)t->scale;
+        sp.scale_set = t->scale_set;
     }
     mpiu_bcast(&sp, (int)sizeof sp, 0);
     /* --focal-alpha's values (rank 0's: a resumed run read them from config.json) */
@@ -664,6 +679,12 @@ static void dp_share_spec(train_opts *t, char *data, size_t data_size) {
     t->act = (mlp_act)sp.act;
     t->kernels = (mlp_kernels)sp.kernels;
     t->cfg = sp.cfg;
+    t->data = sp.data_file ? sp.data : t->data;
+    t->test_data = sp.has_test ? sp.test_data : NULL;
+    t->label = sp.has_label ? sp.label : NULL;
+    t->val_fraction = sp.val_fraction;
+    t->scale = (mlp_scale_kind)sp.scale;
+    t->scale_set = sp.scale_set;
 }
 
 /* Threads per rank unless --threads says: the CPUs of the rank's affinity mask (mpirun binds ranks to cores by
