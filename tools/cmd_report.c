@@ -109,6 +109,7 @@ static int plot_weights(const char *model, const char *out, const char *title) {
                  meta.dataset[0] ? mlp_dataset_title(meta.dataset) : "");
         title = def_title;
     }
+    mlp_model_meta_free(&meta);
     const int units = net.arch.width[1], inputs = net.arch.width[0];
     sbuf svg = SBUF_INIT;
     mlp_status st = mlp_weights_svg(&svg, net.params + net.w_off[0], units, inputs, title,

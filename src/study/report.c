@@ -1340,6 +1340,7 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
     mlp_dataset test;
     if (mlp_dataset_load_dir(NULL, &test, r->data, meta.scaling, &e)) {
         mlp_strf(note, note_size, "per-class accuracy skipped: %s", e.msg);
+        mlp_model_meta_free(&meta);
         mlp_net_free(&net);
         return;
     }
@@ -1351,6 +1352,7 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
         mlp_strf(note, note_size, "per-class accuracy skipped: %s", conf && K <= 10 ? e.msg : "unexpected model");
         free(conf);
         mlp_dataset_free(&test);
+        mlp_model_meta_free(&meta);
         mlp_net_free(&net);
         return;
     }
@@ -1384,6 +1386,7 @@ static void section_classes(report *R, dataset_ctx *D, ds_out *o, const group *b
     best_run_figures(R, o, r, &net, &meta, &test, conf, fprefix);
     free(conf);
     mlp_dataset_free(&test);
+    mlp_model_meta_free(&meta);
     mlp_net_free(&net);
 }
 
