@@ -762,6 +762,15 @@ static void check_same_as_reference(const char *run) {
     CHECK_INT(temp_files_in(run), 0);
 }
 
+/* Wait (up to 60 s) until dir/name exists. */
+static int wait_for_file(const char *dir, const char *name) {
+    for (int i = 0; i < 6000; i++) {
+        if (exists_in(dir, name)) return 1;
+        sleep_s(0.01);
+    }
+    return 0;
+}
+
 TEST(resume_cli_kill9_bitwise) {
     if (!check_mnist_dir()) {
         check_skip("MNIST not found (run `make data` or set MLP_DATA)");
@@ -776,7 +785,9 @@ TEST(resume_cli_kill9_bitwise) {
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     srand(seed);
     /* kill -9 at random moments (uniform over most of a run's duration), resume, again; until two kills
-     * have landed before the run finished, one of them after its first checkpoint (at most 10 attempts) */
+     * have landed before the run finished, one of them after its first checkpoint (at most 10 attempts).
+     * Every other attempt counts its delay from the first checkpoint's appearance rather than from the
+     * start, so that a slow start (a loaded machine reading MNIST) cannot put every kill before training. */
     int landed = 0, landed_training = 0, attempts = 0;
     char where[512] = "";
     while ((landed < 2 || landed_training < 1) && attempts < 10) {
@@ -790,7 +801,8 @@ TEST(resume_cli_kill9_bitwise) {
         const int started = exists_in(run, "config.json");
         const double delay = g_ref_seconds * (0.05 + 0.85 * (double)rand() / RAND_MAX);
         pid_t pid = spawn(started ? resume : fresh, NULL);
-        sleep_s(delay);
+        if (attempts % 2 == 1) wait_for_file(run, "checkpoint.safetensors");
+        sleep_s(attempts % 2 == 1 ? delay * 0.5 : delay);
         kill(pid, SIGKILL);
         int st = wait_status(pid);
         attempts++;
@@ -811,15 +823,6 @@ TEST(resume_cli_kill9_bitwise) {
     /* resuming a finished run is a no-op that rewrites the same model */
     CHECK_INT(run_tool(resume), 0);
     check_same_as_reference(run);
-}
-
-/* Wait (up to 60 s) until dir/name exists. */
-static int wait_for_file(const char *dir, const char *name) {
-    for (int i = 0; i < 6000; i++) {
-        if (exists_in(dir, name)) return 1;
-        sleep_s(0.01);
-    }
-    return 0;
 }
 
 static void signal_case(int sig, int want_status) {
