@@ -26,6 +26,7 @@
  * disturbed by other work; the load average is printed so that a disturbed run shows. Compare figures from the
  * same run; --quick is a shorter run (~1-2 minutes) with fewer repetitions. */
 #include "kernels.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +219,7 @@ static void fill(float *x, size_t n, unsigned *state) {
 }
 
 /* n floats (malloc; NULL when out of memory) */
-static float *big_floats(size_t n) { return malloc(n * sizeof(float)); }
+static float *big_floats(size_t n) { return mlp_alloc_block(n * sizeof(float)); }
 
 /* Operands for any shape above: A, B, C, and the epilogue's buffers (f, d, w, v), each big enough. */
 typedef struct operands {

@@ -1,11 +1,14 @@
-/* util.c - error reporting, atomic file writes, the clock (util.h). */
+/* util.c - error reporting, atomic file writes, the clock, big blocks (util.h). */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE (Linux), beside the project's POSIX level */
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,4 +80,16 @@ double mlp_now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void *mlp_alloc_block(size_t bytes) {
+    enum { PAGE_2M = 2u << 20 };
+    if (bytes > SIZE_MAX - PAGE_2M) return NULL; /* the rounding below must not wrap to a small block */
+    if (bytes < 2 * (size_t)PAGE_2M) return aligned_alloc(64, (bytes + 63) / 64 * 64 + (bytes == 0) * 64);
+    const size_t n = (bytes + PAGE_2M - 1) / PAGE_2M * PAGE_2M;
+    void *p = aligned_alloc(PAGE_2M, n);
+#ifdef MADV_HUGEPAGE
+    if (p) (void)madvise(p, n, MADV_HUGEPAGE); /* advice only: without THP the block is ordinary pages */
+#endif
+    return p;
 }

@@ -32,7 +32,7 @@ static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS 
 
 static float *alloc_floats(size_t n) {
     size_t bytes = round_up(n ? n : 1) * sizeof(float);
-    float *p = aligned_alloc(64, bytes);
+    float *p = mlp_alloc_block(bytes);
     if (p) memset(p, 0, bytes);
     return p;
 }

@@ -284,7 +284,7 @@ mlp_status mlp_trainer_init_val(mlp_trainer *t, mlp_net *net, const mlp_train_cf
     const size_t floats = scratch_layout(&sc, NULL, NULL, NULL, &net->arch, cfg->batch, cfg->optim);
     if (ws) {
         ws->perm = malloc(sizeof(uint32_t) * (size_t)train->n);
-        ws->xbatch = aligned_alloc(64, floats * sizeof(float));
+        ws->xbatch = mlp_alloc_block(floats * sizeof(float));
         ws->dlogits = malloc(sizeof(float) * (size_t)cfg->batch * (size_t)K);
         ws->ybatch = malloc(2 * (size_t)cfg->batch * sizeof *ws->ybatch);
     }

@@ -35,7 +35,7 @@ mlp_status mlp_dataset_alloc(mlp_dataset *ds, size_t n, size_t dim, const char *
         return mlp_fail(err, MLP_ERR_FORMAT, "%s: %zu rows of %zu features exceed the limit of %zu values", what, n,
                         dim, MLP_DATA_MAX_VALUES);
     memset(ds, 0, sizeof *ds);
-    ds->x = malloc(bytes);
+    ds->x = mlp_alloc_block(bytes);
     ds->y = malloc(n * sizeof *ds->y);
     if (!ds->x || !ds->y) {
         mlp_dataset_free(ds);

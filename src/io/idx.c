@@ -281,7 +281,7 @@ static mlp_status fill_dataset(mlp_dataset *ds, const char *images_path, const u
     size_t x_bytes;
     if (mul_size(n_bytes, sizeof(float), &x_bytes) != 0)
         return mlp_fail(err, MLP_ERR_NOMEM, "%s: %zu pixels do not fit in memory as floats", images_path, n_bytes);
-    float *x = malloc(x_bytes);
+    float *x = mlp_alloc_block(x_bytes);
     int32_t *y = malloc((size_t)shape->n * sizeof *y);
     if (!x || !y) {
         free(x);
