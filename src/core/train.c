@@ -227,8 +227,8 @@ static train_sparse *sparse_build(const mlp_dataset *ds, const mlp_arch *arch, i
     sp->c = c;
     sp->cap = (size_t)MLP_CSC_ROWS * (longest ? longest : 1);
     sp->row_ptr = malloc(sizeof(uint64_t) * ((size_t)ds->n + 1));
-    sp->idx = malloc(sizeof(uint16_t) * (nnz ? nnz : 1));
-    sp->val = malloc(sizeof(float) * (nnz ? nnz : 1));
+    sp->idx = mlp_alloc_block(sizeof(uint16_t) * (nnz + 1)); /* + 1: the compaction below writes one past */
+    sp->val = mlp_alloc_block(sizeof(float) * (nnz + 1));
     for (int k = 0; k < 2; k++) {
         sp->off[k] = malloc(sizeof(uint64_t) * (size_t)batch);
         sp->cnt[k] = malloc(sizeof(uint32_t) * (size_t)batch);
@@ -248,12 +248,11 @@ static train_sparse *sparse_build(const mlp_dataset *ds, const mlp_arch *arch, i
     for (int r = 0; r < ds->n; r++) {
         const float *x = ds->x + (size_t)r * D;
         sp->row_ptr[r] = at;
-        for (int i = 0; i < D; i++)
-            if (x[i] != c) {
-                sp->idx[at] = (uint16_t)i;
-                sp->val[at] = x[i] - c;
-                at++;
-            }
+        for (int i = 0; i < D; i++) { /* branch-free compaction: every pixel is written, the background's overwritten */
+            sp->idx[at] = (uint16_t)i;
+            sp->val[at] = x[i] - c;
+            at += x[i] != c;
+        }
     }
     sp->row_ptr[ds->n] = at;
     memset(sp->pstart, 0, sizeof(uint32_t) * (size_t)nblocks * ((size_t)D + 1));
