@@ -1,4 +1,4 @@
-/* data_internal.h - what the dataset readers share (dataset.c): limits, the class table built from raw labels,
+/* data_internal.h - what the dataset readers share (dataset_core.c): limits, the class table built from raw labels,
  * overflow-checked sizes. Internal to the library. */
 #ifndef MLP_DATA_INTERNAL_H
 #define MLP_DATA_INTERNAL_H
