@@ -11,7 +11,8 @@
 #      test accuracy, bitwise the same from run to run (also with 3 ranks: the fixed reduction order);
 #      np=1 is bitwise the single-process run; with adam and dropout, np=2 within 2e-5 of one process (the
 #      same masks); with --early-stop every rank stops together; SIGTERM to one rank stops every rank after the same step with a
-#      checkpoint, and `mpirun -np 2 mlp train --resume` then ends bitwise like the uninterrupted run;
+#      checkpoint, and `mpirun -np 2 mlp train --resume` then ends bitwise like the uninterrupted run; a CSV
+#      file with a validation split and min-max scaling: np=2 within 2e-5 of one process, the same validation rows;
 #   4. manners: a usage error is printed once (by rank 0), and the build without MPI refuses to run as one
 #      of several ranks.
 # Environment: MLP_MPI_BIN (the MPI build, default build-mpi/mlp), MLP_BIN (the default build, for the
@@ -273,6 +274,34 @@ e2=$(wc -l <"$T/e2/metrics.csv" 2>/dev/null || echo 99)
 [ $rc = 0 ] && [ -f "$T/e2/best.safetensors" ] && [ -f "$T/e2/model.safetensors" ] && [ "$e2" -lt 9 ] &&
     pass "mpirun -np 2 --early-stop 1: every rank stopped after epoch $((e2 - 1)) of 8; best.safetensors" ||
     { fail "mpirun -np 2 --early-stop: exit $rc, $((e2 - 1)) epochs"; cat "$T/e2.log"; }
+
+echo "== data-parallel training on a CSV file with a validation split and min-max scaling: mpirun -np 2 vs one process"
+# 600 rows of 4 features around three named centres; the other ranks take --data, --label, --val-fraction and
+# --scale from rank 0, so every rank splits and scales the same rows
+awk 'BEGIN { srand(7); print "a,b,c,d,species"; split("setosa versicolor virginica", n, " ")
+             for (i = 0; i < 600; i++) { k = i % 3; printf "%.4f,%.4f,%.4f,%.4f,%s\n", k + rand(), 2 * k + rand(),
+                 10 * rand(), -k + rand(), n[k + 1] } }' >"$T/iris.csv"
+CSV="--data $T/iris.csv --label species --val-fraction 0.2 --scale minmax --hidden 8 --epochs 10 --loss ce"
+CSV="$CSV --grad-reduction mean --optimizer adam --lr 0.05 --quiet"
+"$BIN" train $CSV --out "$T/c1" >"$T/c1.log" 2>&1 || { fail "single-process CSV training"; cat "$T/c1.log"; }
+$MPIRUN -np 2 "$MPI_BIN" train $CSV --out "$T/c2" >"$T/c2.log" 2>&1
+rc=$?
+[ $rc = 0 ] && [ -f "$T/c2/model.safetensors" ] && pass "mpirun -np 2 train on a CSV file: finished" ||
+    { fail "mpirun -np 2 CSV training: exit $rc"; cat "$T/c2.log"; }
+set -- $(param_diff "$T/c1/model.safetensors" "$T/c2/model.safetensors")
+awk -v d="$1" -v s="$2" 'BEGIN { exit !(s > 0.1 && d <= 2e-5) }' &&
+    pass "np=2 CSV model within 2e-5 of the single-process model ($1, parameters up to $2; same header: classes, scaling)" ||
+    fail "np=2 CSV model: max |difference| $1 (parameters up to $2)"
+v1=$(last_metric "$T/c1/metrics.csv" val_acc)
+v2=$(last_metric "$T/c2/metrics.csv" val_acc)
+# (the same 120 held-out rows: the accuracies may differ by a row at most, from rounding)
+awk -v a="$v1" -v b="$v2" 'BEGIN { d = a - b; exit !(a > 0.9 && d <= 0.009 && d >= -0.009) }' &&
+    pass "validation accuracy $v2 (one process: $v1)" || fail "validation accuracy $v2, one process: $v1"
+# (each rank defaults to one thread on a shared machine: "threads" is the one setting allowed to differ)
+[ "$(config_sans_paths "$T/c1/config.json" | grep -v '"threads":')" = \
+  "$(config_sans_paths "$T/c2/config.json" | grep -v '"threads":')" ] &&
+    pass "config.json the same but for its paths and thread count (data file, label, split, scaling)" ||
+    fail "config.json of the CSV runs differ"
 
 echo "== data-parallel training: one rank gets SIGTERM, every rank stops after the same step; --resume"
 $MPIRUN -np 2 "$MPI_BIN" train $TRAIN --epochs 3 --out "$T/u" >"$T/u.log" 2>&1 # uninterrupted twin
