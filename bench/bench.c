@@ -218,7 +218,7 @@ static void fill(float *x, size_t n, unsigned *state) {
     }
 }
 
-/* n floats (malloc; NULL when out of memory) */
+/* n floats (mlp_alloc_block: huge pages for big operands, as the library uses; NULL when out of memory) */
 static float *big_floats(size_t n) { return mlp_alloc_block(n * sizeof(float)); }
 
 /* Operands for any shape above: A, B, C, and the epilogue's buffers (f, d, w, v), each big enough. */

@@ -30,7 +30,7 @@ double mlp_now_seconds(void);
 
 /* A block of memory for big arrays (parameters, workspaces, data sets), released by free(): 64-byte aligned;
  * from 4 MB on, aligned to 2 MB and advised for transparent huge pages (Linux madvise, where the system's THP
- * mode is "madvise", as Debian's is). A walk down a wide layer's weights (one 16 KB-strided row per k step) or a
+ * mode is "madvise", as Debian's is). A walk down a wide layer's weights (one row per k step, 4 KB apart at width 1024) or a
  * random training row then costs no TLB miss per row. Contents are not initialised. */
 void *mlp_alloc_block(size_t bytes);
 

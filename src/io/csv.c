@@ -8,7 +8,7 @@
  *
  * The label column is the one named by the caller, else the one named "label", else the last. Every other column
  * is a feature: a decimal number (strtof: the float nearest to it), finite. Labels that are all integers (int32)
- * are classes in numeric order, any other labels strings in byte order (dataset.c, as scikit-learn's classes_).
+ * are classes in numeric order, any other labels strings in byte order (dataset_core.c, as scikit-learn's classes_).
  *
  * Memory: the file's bytes (at most MLP_DATA_MAX_FILE) and the dataset, nothing else. The first pass tokenises the
  * file in place, every cell becoming a NUL-terminated string where it stood (a quoted cell unescaped: never

@@ -6,7 +6,7 @@
  * padded with spaces to a newline, then the array's bytes, exactly prod(shape) * itemsize of them.
  * Accepted: X [n x d] (or [n x rows x cols] images) of float32 '<f4', float64 '<f8' or uint8 '|u1', y [n] of
  * int8..int64 or uint8..uint64 ('|i1', '<i2', ... '<u8'), little-endian, C order. Labels must be int32 values; their
- * classes are the distinct values in numeric order (dataset.c). uint8 features are 8-bit data: scaled at load as
+ * classes are the distinct values in numeric order (dataset_core.c). uint8 features are 8-bit data: scaled at load as
  * IDX pixels are ((v - offset) * scale); floats are kept as they are and must be finite.
  *
  * NPZ (np.savez(f, X=X, y=y)): a ZIP archive; its central directory (found through the end record) gives each
