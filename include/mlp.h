@@ -329,9 +329,9 @@ typedef struct mlp_net {
  * mlp_net_set_exec. Release with mlp_net_free (which zeroes *net; net must not be NULL). */
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err);
 void mlp_net_free(mlp_net *net);
-/* The bytes mlp_net_create(arch, max_batch) asks for (parameters, gradients, optimizer state, workspace; a block of
- * 4 MB or more is rounded up to whole 2 MB pages, at most 2 MB more per block), or 0 for an invalid arch: what a
- * network will cost, known before it is created (docs/ROBUSTNESS.md, memory bounds). */
+/* The bytes mlp_net_create(arch, max_batch) allocates (parameters, gradients, optimizer state, workspace; blocks of
+ * 4 MB or more in whole 2 MB pages), or 0 for an invalid arch: what a network will cost, known before it is
+ * created (docs/ROBUSTNESS.md, memory bounds). */
 size_t mlp_net_bytes(const mlp_arch *arch, int max_batch);
 /* W = randn * init_std (from rng), b = 0, momentum = moment2 = 0. */
 void mlp_net_init(mlp_net *net, float init_std, mlp_rng *rng);

@@ -217,8 +217,10 @@ param_diff() {
     paste "$T/pa" "$T/pb" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d; a = $1 < 0 ? -$1 : $1; if (a > s) s = a }
                                  END { printf "%.3g %.3g\n", m, s }'
 }
-# the column COL of the last line of a metrics.csv
+# the column COL of the last line of a metrics.csv (the last epoch)
 last_metric() { awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i } END { print $k }' "$1"; }
+# ... and of its first epoch
+first_metric() { awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i } NR == 2 { print $k }' "$1"; }
 
 echo "== data-parallel training: mpirun -np 2 mlp train vs one process (2 epochs)"
 "$BIN" train $TRAIN --out "$T/t1" >"$T/t1.log" 2>&1 || { fail "single-process training"; cat "$T/t1.log"; }
@@ -300,10 +302,8 @@ CSV="$CSV --grad-reduction mean --optimizer adam --lr 0.05 --quiet"
 np2_vs_one c "CSV" $CSV
 # the same 120 held-out rows: the first epoch's validation loss (about 0.97, before the classes separate) agrees
 # to rounding; other rows would move it in the third decimal
-v1=$(sed -n 2p "$T/c1/metrics.csv" | awk -F, -v h="$(head -1 "$T/c1/metrics.csv")" \
-    'BEGIN { n = split(h, c, ","); for (i = 1; i <= n; i++) if (c[i] == "val_loss") k = i } { print $k }')
-v2=$(sed -n 2p "$T/c2/metrics.csv" | awk -F, -v h="$(head -1 "$T/c2/metrics.csv")" \
-    'BEGIN { n = split(h, c, ","); for (i = 1; i <= n; i++) if (c[i] == "val_loss") k = i } { print $k }')
+v1=$(first_metric "$T/c1/metrics.csv" val_loss)
+v2=$(first_metric "$T/c2/metrics.csv" val_loss)
 a1=$(last_metric "$T/c1/metrics.csv" val_acc)
 awk -v a="$v1" -v b="$v2" -v acc="$a1" 'BEGIN { d = a - b; exit !(a > 0.5 && acc > 0.9 && d <= 1e-5 && d >= -1e-5) }' &&
     pass "epoch 1 validation loss $v2 (one process: $v1), final validation accuracy $a1" ||

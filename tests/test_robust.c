@@ -1025,7 +1025,7 @@ TEST(robust_memory_is_bounded) {
     CHECK_MSG(st == 1, "exit %d: %s", st, out);
     CHECK_CONTAINS(out, "memory limit of 2048.0 MiB");
     CHECK_CONTAINS(out, "--max-memory");
-    /* the limit is what the network asks for: mlp_net_bytes (its big blocks are rounded up to 2 MB pages) */
+    /* the limit is exact: mlp_net_bytes is what the network takes */
     mlp_net net;
     mlp_error err;
     const size_t one = mlp_net_bytes(&arch, 1);

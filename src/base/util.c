@@ -82,11 +82,18 @@ double mlp_now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+enum { PAGE_2M = 2u << 20, BIG_BLOCK = 2 * PAGE_2M };
+
+size_t mlp_block_bytes(size_t bytes) {
+    if (bytes > SIZE_MAX - PAGE_2M) return 0; /* the rounding must not wrap to a small block */
+    if (bytes < BIG_BLOCK) return bytes ? (bytes + 63) / 64 * 64 : 64;
+    return (bytes + PAGE_2M - 1) / PAGE_2M * PAGE_2M;
+}
+
 void *mlp_alloc_block(size_t bytes) {
-    enum { PAGE_2M = 2u << 20 };
-    if (bytes > SIZE_MAX - PAGE_2M) return NULL; /* the rounding below must not wrap to a small block */
-    if (bytes < 2 * (size_t)PAGE_2M) return aligned_alloc(64, (bytes + 63) / 64 * 64 + (bytes == 0) * 64);
-    const size_t n = (bytes + PAGE_2M - 1) / PAGE_2M * PAGE_2M;
+    const size_t n = mlp_block_bytes(bytes);
+    if (n == 0) return NULL;
+    if (n < BIG_BLOCK) return aligned_alloc(64, n);
     void *p = aligned_alloc(PAGE_2M, n);
 #ifdef MADV_HUGEPAGE
     if (p) (void)madvise(p, n, MADV_HUGEPAGE); /* advice only: without THP the block is ordinary pages */

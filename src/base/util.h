@@ -33,5 +33,8 @@ double mlp_now_seconds(void);
  * mode is "madvise", as Debian's is). A walk down a wide layer's weights (one row per k step, 4 KB apart at width 1024) or a
  * random training row then costs no TLB miss per row. Contents are not initialised. */
 void *mlp_alloc_block(size_t bytes);
+/* The bytes mlp_alloc_block(bytes) takes (rounded up to 64 bytes, or to 2 MB pages from 4 MB on); 0 when that
+ * does not fit in size_t. */
+size_t mlp_block_bytes(size_t bytes);
 
 #endif

@@ -30,10 +30,12 @@
 
 static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
+/* bytes of a block of n floats, as alloc_floats takes them (mlp_net_bytes counts with it) */
+static size_t floats_bytes(size_t n) { return mlp_block_bytes(round_up(n ? n : 1) * sizeof(float)); }
+
 static float *alloc_floats(size_t n) {
-    size_t bytes = round_up(n ? n : 1) * sizeof(float);
-    float *p = mlp_alloc_block(bytes);
-    if (p) memset(p, 0, bytes);
+    float *p = mlp_alloc_block(round_up(n ? n : 1) * sizeof(float));
+    if (p) memset(p, 0, floats_bytes(n));
     return p;
 }
 
@@ -122,7 +124,7 @@ size_t mlp_net_bytes(const mlp_arch *arch, int max_batch) {
     if (!arch || check_arch(arch, max_batch, NULL) != MLP_OK) return 0;
     size_t n_params, work;
     net_sizes(arch, max_batch, &n_params, &work, NULL, NULL);
-    return sizeof(float) * (4 * n_params + ws_head() + work); /* params, grads, momentum, moment2, workspace */
+    return 4 * floats_bytes(n_params) + floats_bytes(ws_head() + work); /* params, grads, moments; workspace */
 }
 
 mlp_status mlp_net_create(mlp_net *net, const mlp_arch *arch, int max_batch, mlp_error *err) {
